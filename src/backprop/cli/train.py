@@ -1,0 +1,5 @@
+"""`backprop train` (placeholder while the command is being written; replaced by its owner)."""
+
+
+def register(subparsers) -> None:  # noqa: ARG001
+    return None

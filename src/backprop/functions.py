@@ -1,0 +1,177 @@
+"""Pure NumPy functions of chapters 3-5: activations and losses.
+
+Book: "Deep Learning from Scratch" (밑바닥부터 시작하는 딥러닝) 3.2, 3.5, 4.2.
+
+These functions know nothing of layers or training. Each one is numerically stable for any
+finite input: nothing here overflows, divides by zero or takes the log of zero, so they run
+silently under ``np.errstate(all="raise")``. They keep the floating dtype they are given
+(float32 stays float32); integer input is computed in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "cross_entropy_error",
+    "identity_function",
+    "log_softmax",
+    "mean_squared_error",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softmax_cross_entropy",
+    "step_function",
+    "tanh",
+]
+
+
+def _as_float(x, name: str = "x") -> np.ndarray:
+    """``x`` as a floating ndarray (float arrays pass through without a copy)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+
+
+def identity_function(x):
+    """y = x (the output activation for regression, 3.5)."""
+    return np.asarray(x)
+
+
+def step_function(x) -> np.ndarray:
+    """y = 1 if x > 0 else 0 (the perceptron's activation, 3.2.2), as int64."""
+    return (np.asarray(x) > 0).astype(np.int64)
+
+
+def sigmoid(x) -> np.ndarray:
+    """y = 1 / (1 + exp(-x)), written so that exp never overflows.
+
+    For x ≥ 0 it is 1 / (1 + e^-x); for x < 0 the equal form e^x / (1 + e^x). Either way the
+    exponent is ≤ 0, so ``sigmoid(±1000)`` is exactly 1 and 0 with no warning.
+    """
+    x = _as_float(x)
+    e = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def relu(x) -> np.ndarray:
+    """y = max(0, x). The derivative at the kink is taken as 0 everywhere in this library."""
+    x = np.asarray(x)
+    return np.maximum(x, 0, dtype=x.dtype if x.dtype.kind == "f" else None)
+
+
+def tanh(x) -> np.ndarray:
+    """y = tanh(x) (stable in NumPy for any finite input)."""
+    return np.tanh(_as_float(x))
+
+
+def softmax(x) -> np.ndarray:
+    """Softmax over the last axis; 1-D input is one sample, 2-D input a batch (3.5.2).
+
+    The row maximum is subtracted first, so logits of ±1e4 give finite probabilities.
+    """
+    x = _as_float(x)
+    z = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(x) -> np.ndarray:
+    """log(softmax(x)) over the last axis via log-sum-exp: finite for any finite input."""
+    x = _as_float(x)
+    z = x - np.max(x, axis=-1, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
+def mean_squared_error(y, t) -> float:
+    """E = ½ Σ (y − t)², the book's definition (4.2.1): summed, not averaged, with the ½.
+
+    Parameters
+    ----------
+    y, t : ndarray, same shape
+        Outputs and targets. A batch is summed over too, as in the book.
+    """
+    y = _as_float(y, "y")
+    t = _as_float(t, "t")
+    if y.shape != t.shape:
+        raise ValueError(
+            f"mean_squared_error: y and t must have the same shape, got y.shape={y.shape}, "
+            f"t.shape={t.shape}"
+        )
+    d = y - t
+    return float(0.5 * np.sum(d * d))
+
+
+def _labels_of(t, y: np.ndarray, where: str) -> np.ndarray:
+    """Integer labels from ``t`` (labels or one-hot), checked against outputs ``y`` (N, C)."""
+    t = np.asarray(t)
+    n, c = y.shape
+    if t.shape == y.shape:  # one-hot (or soft) targets
+        return t
+    if t.ndim == 1 and t.shape[0] == n:
+        if t.dtype.kind not in "iu":
+            if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
+                t = t.astype(np.int64)
+            else:
+                raise TypeError(
+                    f"{where}: label targets must be integers, got dtype {t.dtype}"
+                )
+        if n and (t.min() < 0 or t.max() >= c):
+            bad = t[(t < 0) | (t >= c)]
+            raise ValueError(
+                f"{where}: labels must be in [0, {c}) for {c} classes, got {bad[:5].tolist()}"
+            )
+        return t
+    raise ValueError(
+        f"{where}: targets must be labels of shape ({n},) or one-hot of shape {y.shape}, "
+        f"got t.shape={t.shape}"
+    )
+
+
+def cross_entropy_error(y, t, eps: float = 1e-7) -> float:
+    """E = −Σ t log y, averaged over the batch (4.2.2, 4.2.4).
+
+    Parameters
+    ----------
+    y : ndarray, shape (C,) or (N, C)
+        Probabilities (softmax outputs).
+    t : ndarray
+        One-hot targets of the same shape as ``y``, or integer labels of shape () / (N,).
+    eps : float
+        Floor inside the log, as in the book, so that a probability of 0 gives a large finite
+        loss instead of inf. (``softmax_cross_entropy`` takes logits and needs no floor.)
+    """
+    y = _as_float(y, "y")
+    t = np.asarray(t)
+    if y.ndim == 1:
+        y = y.reshape(1, -1)
+        t = t.reshape(1, -1) if t.ndim == 1 and t.size == y.shape[1] else t.reshape(1)
+    if y.ndim != 2:
+        raise ValueError(f"cross_entropy_error: y must be (C,) or (N, C), got y.shape={y.shape}")
+    t = _labels_of(t, y, "cross_entropy_error")
+    n = y.shape[0]
+    if t.shape == y.shape:
+        return float(-np.sum(t * np.log(np.maximum(y, eps))) / n)
+    return float(-np.sum(np.log(np.maximum(y[np.arange(n), t], eps))) / n)
+
+
+def softmax_cross_entropy(x, t) -> float:
+    """Cross-entropy of softmax(x) computed from the logits with log-sum-exp.
+
+    Exact for any finite logits (no ``+1e-7`` floor): this is the loss SoftmaxWithLoss uses,
+    so its forward and backward agree to rounding error.
+    """
+    x = _as_float(x, "x")
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+        t = np.asarray(t)
+        t = t.reshape(1, -1) if t.ndim == 1 else t.reshape(1)
+    t = _labels_of(t, x, "softmax_cross_entropy")
+    logp = log_softmax(x)
+    n = x.shape[0]
+    if t.shape == x.shape:
+        return float(-np.sum(t * logp) / n)
+    return float(-np.sum(logp[np.arange(n), t]) / n)
