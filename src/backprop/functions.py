@@ -22,6 +22,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "step_function",
+    "sum_to",
     "tanh",
 ]
 
@@ -105,20 +106,24 @@ def mean_squared_error(y, t) -> float:
     return float(0.5 * np.sum(d * d))
 
 
-def _labels_of(t, y: np.ndarray, where: str) -> np.ndarray:
-    """Integer labels from ``t`` (labels or one-hot), checked against outputs ``y`` (N, C)."""
+def check_targets(t, shape: tuple[int, int], where: str) -> np.ndarray:
+    """Targets ``t`` for scores of ``shape`` (N, C): labels (N,) in [0, C) or one-hot (N, C).
+
+    Returns ``t`` as an array (float labels with integral values become int64); raises a
+    ValueError/TypeError naming ``where`` for anything else.
+    """
     t = np.asarray(t)
-    n, c = y.shape
-    if t.shape == y.shape:  # one-hot (or soft) targets
+    n, c = shape
+    if t.shape == (n, c):
+        if t.dtype.kind not in "biuf":
+            raise TypeError(f"{where}: one-hot targets must be numeric, got dtype {t.dtype}")
         return t
-    if t.ndim == 1 and t.shape[0] == n:
+    if t.shape == (n,):
         if t.dtype.kind not in "iu":
             if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
                 t = t.astype(np.int64)
             else:
-                raise TypeError(
-                    f"{where}: label targets must be integers, got dtype {t.dtype}"
-                )
+                raise TypeError(f"{where}: label targets must be integers, got dtype {t.dtype}")
         if n and (t.min() < 0 or t.max() >= c):
             bad = t[(t < 0) | (t >= c)]
             raise ValueError(
@@ -126,8 +131,8 @@ def _labels_of(t, y: np.ndarray, where: str) -> np.ndarray:
             )
         return t
     raise ValueError(
-        f"{where}: targets must be labels of shape ({n},) or one-hot of shape {y.shape}, "
-        f"got t.shape={t.shape}"
+        f"{where}: targets t must be labels of shape ({n},) or one-hot of shape ({n}, {c}) "
+        f"for outputs of shape {shape}, got t.shape={t.shape}"
     )
 
 
@@ -151,7 +156,7 @@ def cross_entropy_error(y, t, eps: float = 1e-7) -> float:
         t = t.reshape(1, -1) if t.ndim == 1 and t.size == y.shape[1] else t.reshape(1)
     if y.ndim != 2:
         raise ValueError(f"cross_entropy_error: y must be (C,) or (N, C), got y.shape={y.shape}")
-    t = _labels_of(t, y, "cross_entropy_error")
+    t = check_targets(t, y.shape, "cross_entropy_error")
     n = y.shape[0]
     if t.shape == y.shape:
         return float(-np.sum(t * np.log(np.maximum(y, eps))) / n)
@@ -169,9 +174,34 @@ def softmax_cross_entropy(x, t) -> float:
         x = x.reshape(1, -1)
         t = np.asarray(t)
         t = t.reshape(1, -1) if t.ndim == 1 else t.reshape(1)
-    t = _labels_of(t, x, "softmax_cross_entropy")
+    t = check_targets(t, x.shape, "softmax_cross_entropy")
     logp = log_softmax(x)
     n = x.shape[0]
     if t.shape == x.shape:
         return float(-np.sum(t * logp) / n)
     return float(-np.sum(logp[np.arange(n), t]) / n)
+
+
+def sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``x`` down to ``shape``: the backward of NumPy broadcasting.
+
+    When an input of shape ``shape`` was broadcast to ``x.shape`` in the forward pass, its
+    gradient is the upstream gradient summed over the broadcast axes. Returns ``x`` itself
+    (no copy) when the shapes already agree.
+    """
+    x = np.asarray(x)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    if lead:
+        y = y.reshape(y.shape[lead:])
+    if y.shape != shape:
+        raise ValueError(f"sum_to: shape {x.shape} does not broadcast from {shape}")
+    return y

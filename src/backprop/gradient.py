@@ -1,0 +1,328 @@
+"""Numerical differentiation and the gradient check (기울기 확인).
+
+Book: 4.3 (numerical_diff), 4.4 (numerical_gradient), 5.7.3 (gradient check).
+
+The central difference (f(x + h) − f(x − h)) / 2h needs two evaluations of ``f`` per parameter:
+simple and slow. Backpropagation gets every gradient from one forward and one backward pass.
+``gradient_check`` runs both on the same model and reports, parameter by parameter, how far
+apart they are, always in float64 (in float32 the central difference itself is too coarse to
+check anything).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "GradientCheckReport",
+    "GradientCheckRow",
+    "gradient_check",
+    "numerical_diff",
+    "numerical_gradient",
+    "relative_error",
+]
+
+
+def numerical_diff(f, x, h: float = 1e-4) -> float:
+    """Derivative of a scalar function at ``x`` by the central difference (4.3.1).
+
+    (f(x + h) − f(x − h)) / 2h has error O(h²), against O(h) for the forward difference.
+    """
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Gradient of the scalar function ``f`` at the array ``x``, element by element (4.4).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns a scalar. As in the book, ``f`` may ignore its argument and read
+        ``x`` through a network: each element of ``x`` is changed in place, ``f`` is called,
+        and the element is restored — always, even when ``f`` raises.
+    x : ndarray of floats, any shape
+        Perturbed in place and restored; must be a floating array (integer arrays cannot hold
+        x ± h: the book's version silently returns nonsense for them).
+    h : float
+        Step of the central difference. Use float64 ``x``: in float32, x ± 1e-4 loses most
+        of the digits that the difference needs.
+
+    Returns
+    -------
+    ndarray, shape of ``x``, dtype of ``x``
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"numerical_gradient: x must be a NumPy array of floats (it is changed in place "
+            f"and restored), got {type(x).__name__}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"numerical_gradient: x must be a floating-point array, got dtype {x.dtype}; "
+            f"convert it first, e.g. x.astype(np.float64)"
+        )
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient: x must be writeable (it is perturbed in place)")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):  # works for views and non-contiguous arrays too
+        original = x[index]
+        try:
+            x[index] = original + h
+            fxh1 = float(f(x))
+            x[index] = original - h
+            fxh2 = float(f(x))
+        finally:
+            x[index] = original
+        if not (math.isfinite(fxh1) and math.isfinite(fxh2)):
+            raise ValueError(
+                f"numerical_gradient: f returned a non-finite value ({fxh1!r}, {fxh2!r}) "
+                f"at index {index}"
+            )
+        grad[index] = (fxh1 - fxh2) / (2 * h)
+    return grad
+
+
+def relative_error(a, b, tiny: float = 1e-4) -> tuple[float, tuple[int, ...]]:
+    """Largest elementwise relative error |a − b| / max(|a|, |b|, tiny) and where it occurs.
+
+    Below ``tiny`` the comparison becomes absolute: with a tolerance of 1e-7, two gradients
+    smaller than 1e-4 pass when they differ by at most 1e-11. That is the rounding floor of the
+    central difference itself (machine epsilon × |loss| / h ≈ 2e-16 × 2.3 / 1e-4 for an MNIST
+    loss), so tinier differences say nothing about either method. Zero gradients in both
+    give 0.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0, ()
+    err = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), tiny)
+    i = int(np.argmax(err))
+    return float(err.reshape(-1)[i]), tuple(int(k) for k in np.unravel_index(i, a.shape))
+
+
+@dataclass
+class GradientCheckRow:
+    """One parameter (or input) of a gradient check."""
+
+    name: str
+    shape: tuple[int, ...]
+    mean_abs_diff: float  # the book's figure: mean |backprop − numerical|
+    max_rel_error: float
+    worst_index: tuple[int, ...]
+    passed: bool
+
+
+@dataclass
+class GradientCheckReport:
+    """Result of ``gradient_check``: one row per parameter, plus the two methods' timings."""
+
+    rows: list[GradientCheckRow]
+    tol: float
+    backprop_seconds: float
+    numerical_seconds: float
+    title: str = "gradient check"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(row.passed for row in self.rows)
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster backpropagation was than numerical differentiation."""
+        return self.numerical_seconds / max(self.backprop_seconds, 1e-12)
+
+    def __getitem__(self, name: str) -> GradientCheckRow:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.title} (float64, PASS when max relative error ≤ {self.tol:g})",
+            f"{'param':<8} {'shape':<14} {'mean |diff|':>12} {'max rel err':>12} "
+            f"{'worst index':<14} result",
+        ]
+        for r in self.rows:
+            lines.append(
+                f"{r.name:<8} {r.shape!s:<14} {r.mean_abs_diff:>12.3e} "
+                f"{r.max_rel_error:>12.3e} {r.worst_index!s:<14} "
+                f"{'PASS' if r.passed else 'FAIL'}"
+            )
+        lines.append(
+            f"backprop {self.backprop_seconds * 1e3:.3f} ms, numerical "
+            f"{self.numerical_seconds * 1e3:.1f} ms: backprop was "
+            f"{self.speedup:,.0f}× faster"
+        )
+        lines.extend(self.notes)
+        lines.append("all PASS" if self.passed else "FAILED")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"GradientCheckReport(passed={self.passed}, rows={len(self.rows)}, tol={self.tol})"
+
+
+def _best_time(fn, repeat: int = 5) -> float:
+    """The fastest of ``repeat`` timed calls of ``fn`` (after the caller's warm-up call)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _row(name, analytic, numeric, tol, tiny) -> GradientCheckRow:
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    rel, worst = relative_error(analytic, numeric, tiny=tiny)
+    mad = float(np.mean(np.abs(analytic - numeric))) if analytic.size else 0.0
+    return GradientCheckRow(name, analytic.shape, mad, rel, worst, rel <= tol)
+
+
+def gradient_check(
+    model,
+    *inputs,
+    tol: float = 1e-7,
+    h: float = 1e-4,
+    tiny: float = 1e-4,
+    rng: np.random.Generator | None = None,
+) -> GradientCheckReport:
+    """Compare backpropagation with numerical differentiation, parameter by parameter.
+
+    On a **network** (an object with ``params``, ``loss(x, t)`` and ``gradient(x, t)``, such
+    as ``TwoLayerNet``): ``gradient_check(network, x, t)`` checks every parameter. The
+    network is first copied to float64 (``network.astype``), so the model itself is not
+    touched.
+
+    On a **layer** (a node with ``forward``/``backward``): ``gradient_check(layer, *inputs)``
+    checks the gradient of every input that ``backward`` returns and of every parameter the
+    layer has (``layer.params``, e.g. Affine's W and b). The layer's output is contracted with
+    a *random* upstream gradient ``dout``, so a backward that ignores ``dout`` fails.
+    Remaining inputs (such as the labels of ``SoftmaxWithLoss``) are held constant.
+
+    Parameters
+    ----------
+    tol : float
+        PASS when the max relative error is at most ``tol``.
+    h : float
+        Step of the central difference.
+    tiny : float
+        Floor of the relative error's denominator (see ``relative_error``).
+    rng : numpy.random.Generator, optional
+        Source of the random upstream gradient for layers.
+
+    Returns
+    -------
+    GradientCheckReport
+        Rows in parameter order; ``str(report)`` prints the table; ``report.passed``.
+    """
+    if hasattr(model, "params") and hasattr(model, "gradient") and hasattr(model, "loss"):
+        return _check_network(model, inputs, tol=tol, h=h, tiny=tiny)
+    if hasattr(model, "forward") and hasattr(model, "backward"):
+        return _check_layer(model, inputs, tol=tol, h=h, tiny=tiny, rng=rng)
+    raise TypeError(
+        f"gradient_check: expected a network (params, loss, gradient) or a layer (forward, "
+        f"backward), got {type(model).__name__}"
+    )
+
+
+def _check_network(network, inputs, *, tol, h, tiny) -> GradientCheckReport:
+    if len(inputs) != 2:
+        raise TypeError(
+            f"gradient_check(network, x, t): expected the inputs x and targets t, got "
+            f"{len(inputs)} positional argument(s)"
+        )
+    x, t = inputs
+    if hasattr(network, "astype"):
+        network = network.astype(np.float64)
+    x = np.asarray(x)
+    x = x.astype(np.float64) if x.dtype.kind in "fiub" else x
+
+    grads = network.gradient(x, t)
+    backprop_seconds = _best_time(lambda: network.gradient(x, t))  # includes its forward pass
+
+    start = time.perf_counter()
+    numeric = {}
+    for key, param in network.params.items():
+        numeric[key] = numerical_gradient(lambda _: network.loss(x, t), param, h=h)
+    numerical_seconds = time.perf_counter() - start
+
+    if set(grads) != set(network.params):
+        raise ValueError(
+            f"gradient_check: gradient() returned the keys {sorted(grads)}, the network's "
+            f"params are {sorted(network.params)}"
+        )
+    rows = [_row(k, grads[k], numeric[k], tol, tiny) for k in network.params]
+    return GradientCheckReport(
+        rows,
+        tol,
+        backprop_seconds,
+        numerical_seconds,
+        title=f"gradient check of {type(network).__name__}",
+    )
+
+
+def _check_layer(layer, inputs, *, tol, h, tiny, rng) -> GradientCheckReport:
+    if not inputs:
+        raise TypeError("gradient_check(layer, *inputs): give the layer's forward inputs")
+    rng = np.random.default_rng(0) if rng is None else rng
+    layer = copy.deepcopy(layer)  # the caller's layer keeps its dtype and cache
+    for name, value in getattr(layer, "params", {}).items():
+        setattr(layer, name, np.array(value, dtype=np.float64))
+    if hasattr(layer, "compute_dx"):
+        layer.compute_dx = True
+    arrays = [
+        np.array(v, dtype=np.float64) if np.asarray(v).dtype.kind == "f" else np.asarray(v)
+        for v in inputs
+    ]
+
+    out = layer.forward(*arrays)
+    dout = rng.standard_normal(np.shape(out))
+    result = layer.backward(dout)
+    dinputs = result if isinstance(result, tuple) else (result,)
+    param_grads = {k: np.copy(v) for k, v in getattr(layer, "grads", {}).items()}
+
+    def forward_backward():
+        layer.forward(*arrays)
+        layer.backward(dout)
+
+    backprop_seconds = _best_time(forward_backward)
+
+    def f(_):
+        return float(np.sum(np.asarray(layer.forward(*arrays)) * dout))
+
+    rows = []
+    start = time.perf_counter()
+    names = {1: ["x"], 2: ["x", "y"]}.get(len(dinputs)) or [f"x{i}" for i in range(len(dinputs))]
+    numeric_inputs = []
+    for i, dx in enumerate(dinputs):
+        if dx is None or arrays[i].dtype.kind != "f":
+            continue
+        numeric_inputs.append((names[i], dx, numerical_gradient(f, arrays[i], h=h)))
+    numeric_params = [
+        (k, param_grads[k], numerical_gradient(f, getattr(layer, k), h=h)) for k in param_grads
+    ]
+    numerical_seconds = time.perf_counter() - start
+    for name, analytic, numeric in numeric_inputs + numeric_params:
+        if np.shape(analytic) != np.shape(numeric):
+            raise ValueError(
+                f"gradient_check: {type(layer).__name__}.backward returned a gradient of shape "
+                f"{np.shape(analytic)} for {name}, which has shape {np.shape(numeric)}"
+            )
+        rows.append(_row(name, analytic, numeric, tol, tiny))
+    return GradientCheckReport(
+        rows,
+        tol,
+        backprop_seconds,
+        numerical_seconds,
+        title=f"gradient check of {type(layer).__name__}",
+    )

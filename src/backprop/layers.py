@@ -1,0 +1,675 @@
+"""Nodes of the computational graph: one class per operation, with ``forward`` and ``backward``.
+
+Book: 5.4 (MulLayer, AddLayer), 5.5 (Relu, Sigmoid), 5.6 (Affine, SoftmaxWithLoss).
+
+Every operation's local derivative is written exactly once, here. The layer API of the book uses
+these classes directly (``MulLayer().forward(100, 2)``), the networks stack them, and the
+automatic graph (``backprop.autograd``) creates one instance per recorded operation, so the
+rule a reader sees in a class is the rule every part of the library runs.
+
+Contract of a node
+------------------
+* ``__init__`` declares the cached state (``self.x = None``); ``forward(*inputs)`` computes the
+  output and fills the cache; ``backward(dout)`` returns the gradient of each input: one array
+  for one input, a tuple for two. Parameter gradients are stored as attributes (``dW``, ``db``).
+* ``backward`` multiplies ``dout`` by the local derivative and never writes into ``dout``, the
+  inputs or the cache: it always returns new arrays (or ``dout`` itself where the local
+  derivative is 1). A node may be called again: ``forward`` replaces the cache.
+* Binary elementwise nodes follow NumPy broadcasting; their backward sums the gradient back to
+  each input's shape (``sum_to``), so ``dx.shape == x.shape`` always.
+* The derivative of ReLU at the kink 0 is taken as 0 (as in the book's ``x <= 0`` mask).
+* Nodes compute in the dtype they are given; ``Affine`` computes in its parameters' dtype.
+
+Labels (``label``) and rules (``rules``) are text for the pictures and the explanations of the
+graph (``backprop.visualize``); they describe the code below and are tested against it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backprop.functions import check_targets, sigmoid, sum_to
+
+__all__ = [
+    "AddLayer",
+    "Affine",
+    "Div",
+    "Exp",
+    "Layer",
+    "Log",
+    "MatMul",
+    "Mean",
+    "MeanSquaredErrorLoss",
+    "MulLayer",
+    "Neg",
+    "Pow",
+    "Relu",
+    "Reshape",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Transpose",
+]
+
+
+def _shape(x) -> tuple[int, ...]:
+    return np.shape(x)
+
+
+class Layer:
+    """Base class of every node: ``forward(*inputs)`` then ``backward(dout)``.
+
+    Subclasses set ``label`` (the symbol drawn in a graph) and ``rules`` (one text per input
+    giving its local derivative, e.g. ``"∂L/∂x = ∂L/∂out × y"``).
+    """
+
+    label = "?"
+    rules: tuple[str, ...] = ()
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    # -- helpers shared by the subclasses ---------------------------------------------------
+    _name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The layer's name in error messages: its key in a network (``Affine1``) or class."""
+        return self._name or type(self).__name__
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    def _check_called(self, cached) -> None:
+        if cached is None:
+            raise ValueError(f"{self.name}.backward called before forward")
+
+    def _check_dout(self, dout, shape: tuple[int, ...]):
+        """``dout`` as an array of the output's shape, or a clear error."""
+        dout = np.asarray(dout)
+        if dout.shape != shape:
+            if dout.ndim == 0 and shape == ():
+                return dout
+            raise ValueError(
+                f"{self.name}.backward: dout must have the output's shape {shape}, "
+                f"got dout.shape={dout.shape}"
+            )
+        return dout
+
+    def __repr__(self) -> str:
+        return f"{self.name}()"
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.4 Arithmetic nodes
+# ---------------------------------------------------------------------------------------------
+
+
+class AddLayer(Layer):
+    """Addition node (덧셈 노드): out = x + y. The upstream gradient passes on unchanged (× 1)."""
+
+    label = "+"
+    rules = ("∂L/∂x = ∂L/∂out × 1", "∂L/∂y = ∂L/∂out × 1")
+
+    def __init__(self):
+        self.x_shape = None
+        self.y_shape = None
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = _shape(x), _shape(y)
+        return x + y
+
+    def backward(self, dout):
+        self._check_called(self.x_shape)
+        # dL/dx = dout · 1, dL/dy = dout · 1 (summed over broadcast axes)
+        dx = dout if self.x_shape == _shape(dout) else sum_to(dout, self.x_shape)
+        dy = dout if self.y_shape == _shape(dout) else sum_to(dout, self.y_shape)
+        return dx, dy
+
+
+class MulLayer(Layer):
+    """Multiplication node (곱셈 노드): out = x · y. Each input gets dout × the *other* input."""
+
+    label = "×"
+    rules = ("∂L/∂x = ∂L/∂out × y", "∂L/∂y = ∂L/∂out × x")
+
+    def __init__(self):
+        self.x = None
+        self.y = None
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        # dL/dx = dout · y, dL/dy = dout · x (the inputs swap)
+        dx = sum_to(dout * self.y, _shape(self.x))
+        dy = sum_to(dout * self.x, _shape(self.y))
+        return dx, dy
+
+
+class Sub(Layer):
+    """Subtraction: out = x − y."""
+
+    label = "−"
+    rules = ("∂L/∂x = ∂L/∂out × 1", "∂L/∂y = ∂L/∂out × (−1)")
+
+    def __init__(self):
+        self.x_shape = None
+        self.y_shape = None
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = _shape(x), _shape(y)
+        return x - y
+
+    def backward(self, dout):
+        self._check_called(self.x_shape)
+        # dL/dx = dout · 1, dL/dy = dout · (−1)
+        return sum_to(dout, self.x_shape), sum_to(-dout, self.y_shape)
+
+
+class Div(Layer):
+    """Division: out = x / y."""
+
+    label = "÷"
+    rules = ("∂L/∂x = ∂L/∂out × 1/y", "∂L/∂y = ∂L/∂out × (−x/y²)")
+
+    def __init__(self):
+        self.x = None
+        self.y = None
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        # dL/dx = dout / y, dL/dy = −dout · x / y²
+        dx = dout / self.y
+        dy = -dx * self.x / self.y
+        return sum_to(dx, _shape(self.x)), sum_to(dy, _shape(self.y))
+
+
+class Neg(Layer):
+    """Negation: out = −x."""
+
+    label = "neg"
+    rules = ("∂L/∂x = ∂L/∂out × (−1)",)
+
+    def __init__(self):
+        self.called = None
+
+    def forward(self, x):
+        self.called = True
+        return -x
+
+    def backward(self, dout):
+        self._check_called(self.called)
+        return -dout  # dL/dx = −dout
+
+
+class Pow(Layer):
+    """Power by a constant: out = x ** c."""
+
+    rules = ("∂L/∂x = ∂L/∂out × c·x^(c−1)",)
+
+    def __init__(self, c):
+        if not np.isscalar(c) or isinstance(c, (bool, str)):
+            raise TypeError(f"Pow: the exponent must be a number, got {c!r}")
+        self.c = c
+        self.x = None
+
+    @property
+    def label(self) -> str:
+        return f"**{self.c:g}"
+
+    def forward(self, x):
+        self.x = x
+        return x**self.c
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        return dout * self.c * self.x ** (self.c - 1)  # dL/dx = dout · c·x^(c−1)
+
+    def __repr__(self) -> str:
+        return f"Pow(c={self.c!r})"
+
+
+class MatMul(Layer):
+    """Matrix product: out = x · W (``x @ W``), for 1-D or 2-D operands.
+
+    ``needs_input_grad`` says which gradients backward computes; the first layer of a network
+    does not need dx (the gradient with respect to the images), so it is skipped there.
+    """
+
+    label = "matmul"
+    rules = ("∂L/∂x = ∂L/∂out · Wᵀ", "∂L/∂W = xᵀ · ∂L/∂out")
+
+    def __init__(self, needs_input_grad: tuple[bool, bool] = (True, True)):
+        self.needs_input_grad = needs_input_grad
+        self.x = None
+        self.W = None
+
+    def forward(self, x, W):
+        x, W = np.asarray(x), np.asarray(W)
+        if x.ndim not in (1, 2) or W.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
+            raise ValueError(
+                f"MatMul: cannot multiply x of shape {x.shape} by W of shape {W.shape} "
+                f"(needs 1-D or 2-D operands with x.shape[-1] == W.shape[0])"
+            )
+        self.x, self.W = x, W
+        return x @ W
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        x, W = self.x, self.W
+        # Work in 2-D: a 1-D x is one row, a 1-D W one column.
+        x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        W2 = W.reshape(-1, 1) if W.ndim == 1 else W
+        d2 = np.reshape(dout, (x2.shape[0], W2.shape[1]))
+        dx = dW = None
+        if self.needs_input_grad[0]:
+            dx = (d2 @ W2.T).reshape(x.shape)  # dL/dx = dout · Wᵀ
+        if self.needs_input_grad[1]:
+            dW = (x2.T @ d2).reshape(W.shape)  # dL/dW = xᵀ · dout
+        return dx, dW
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise functions
+# ---------------------------------------------------------------------------------------------
+
+
+class Exp(Layer):
+    """out = exp(x); its derivative is itself."""
+
+    label = "exp"
+    rules = ("∂L/∂x = ∂L/∂out × exp(x)",)
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, dout):
+        self._check_called(self.out)
+        return dout * self.out  # dL/dx = dout · exp(x)
+
+
+class Log(Layer):
+    """out = log(x) (natural logarithm)."""
+
+    label = "log"
+    rules = ("∂L/∂x = ∂L/∂out × 1/x",)
+
+    def __init__(self):
+        self.x = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if np.any(x <= 0):
+            raise ValueError(f"Log: x must be positive, got min(x)={np.min(x)!r}")
+        self.x = x
+        return np.log(x)
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        return dout / self.x  # dL/dx = dout / x
+
+
+class Tanh(Layer):
+    """out = tanh(x)."""
+
+    label = "tanh"
+    rules = ("∂L/∂x = ∂L/∂out × (1 − out²)",)
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        self._check_called(self.out)
+        return dout * (1 - self.out * self.out)  # dL/dx = dout · (1 − tanh²x)
+
+
+class Relu(Layer):
+    """ReLU (5.5.1): out = max(0, x). Gradient passes where x > 0 and stops where x ≤ 0."""
+
+    label = "ReLU"
+    rules = ("∂L/∂x = ∂L/∂out × (1 if x > 0 else 0)",)
+
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.mask = x <= 0
+        return np.where(self.mask, x.dtype.type(0), x)
+
+    def backward(self, dout):
+        self._check_called(self.mask)
+        dout = self._check_dout(dout, self.mask.shape)
+        # dL/dx = dout where x > 0, else 0 — a new array (the book zeroes dout in place).
+        return np.where(self.mask, dout.dtype.type(0), dout)
+
+
+class Sigmoid(Layer):
+    """Sigmoid (5.5.2): out = 1 / (1 + exp(−x)); local derivative out · (1 − out)."""
+
+    label = "sigmoid"
+    rules = ("∂L/∂x = ∂L/∂out × out(1 − out)",)
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout):
+        self._check_called(self.out)
+        dout = self._check_dout(dout, self.out.shape)
+        return dout * (1.0 - self.out) * self.out  # dL/dx = dout · y(1 − y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape and reduction nodes (used by the automatic graph)
+# ---------------------------------------------------------------------------------------------
+
+
+class Sum(Layer):
+    """Sum over ``axis`` (all axes by default): each element gets the upstream gradient × 1."""
+
+    label = "sum"
+    rules = ("∂L/∂x = ∂L/∂out × 1 (copied to every summed element)",)
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis = axis
+        self.keepdims = keepdims
+        self.x_shape = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.x_shape = x.shape
+        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, dout):
+        self._check_called(self.x_shape)
+        dout = np.asarray(dout)
+        if not self.keepdims and self.axis is not None:
+            axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
+            ndim = len(self.x_shape)
+            dout = np.expand_dims(dout, tuple(sorted(a % ndim for a in axes)))
+        return np.broadcast_to(dout, self.x_shape).copy()  # dL/dx = dout · 1
+
+    def __repr__(self) -> str:
+        return f"Sum(axis={self.axis!r}, keepdims={self.keepdims!r})"
+
+
+class Mean(Sum):
+    """Mean over ``axis``: each element gets the upstream gradient × 1/n."""
+
+    label = "mean"
+    rules = ("∂L/∂x = ∂L/∂out × 1/n (n = number of averaged elements)",)
+
+    def forward(self, x):
+        out = super().forward(x)
+        self.n = np.size(x) // max(np.size(out), 1)
+        return out / self.n if np.size(x) else out
+
+    def backward(self, dout):
+        return super().backward(dout) / self.n  # dL/dx = dout / n
+
+    def __repr__(self) -> str:
+        return f"Mean(axis={self.axis!r}, keepdims={self.keepdims!r})"
+
+
+class Reshape(Layer):
+    """Reshape; the gradient is reshaped back."""
+
+    label = "reshape"
+    rules = ("∂L/∂x = ∂L/∂out reshaped to x's shape",)
+
+    def __init__(self, shape):
+        self.shape = tuple(shape) if np.iterable(shape) else (shape,)
+        self.x_shape = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        try:
+            out = x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"Reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) "
+                f"into shape {self.shape}"
+            ) from None
+        self.x_shape = x.shape
+        return out
+
+    def backward(self, dout):
+        self._check_called(self.x_shape)
+        return np.reshape(dout, self.x_shape)
+
+    def __repr__(self) -> str:
+        return f"Reshape(shape={self.shape!r})"
+
+
+class Transpose(Layer):
+    """Transpose (reverse or permute the axes); the gradient is permuted back."""
+
+    label = "T"
+    rules = ("∂L/∂x = ∂L/∂out with the axes permuted back",)
+
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+        self.ndim = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.ndim = x.ndim
+        return np.transpose(x, self.axes)
+
+    def backward(self, dout):
+        self._check_called(self.ndim)
+        if self.axes is None:
+            return np.transpose(dout)
+        return np.transpose(dout, np.argsort([a % self.ndim for a in self.axes]))
+
+    def __repr__(self) -> str:
+        return f"Transpose(axes={self.axes!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# 5.6 Affine and the loss layers
+# ---------------------------------------------------------------------------------------------
+
+
+class Affine(Layer):
+    """Affine layer (5.6.2): out = x · W + b, for a batch ``x`` of shape (N, ...).
+
+    Input of more than two dimensions (images N×C×H×W) is flattened to (N, D) and the
+    gradient ``dx`` is given back in the original shape. The matrix product is the ``MatMul``
+    node and the bias is an addition broadcast over the batch, so the rules are theirs:
+    dx = dout · Wᵀ, dW = xᵀ · dout, db = Σ_batch dout.
+
+    ``compute_dx=False`` skips dx (``backward`` returns None): the first layer of a network
+    never needs the gradient with respect to its input images.
+    """
+
+    label = "Affine"
+    rules = ("∂L/∂x = ∂L/∂out · Wᵀ", "∂L/∂W = xᵀ · ∂L/∂out", "∂L/∂b = Σ_batch ∂L/∂out")
+
+    def __init__(self, W, b, compute_dx: bool = True):
+        W, b = np.asarray(W), np.asarray(b)
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ValueError(
+                f"Affine: W must be 2-D (D, M) and b of shape (M,), got W.shape={W.shape}, "
+                f"b.shape={b.shape}"
+            )
+        self.W = W
+        self.b = b
+        self.compute_dx = compute_dx
+        self.x = None
+        self.original_x_shape = None
+        self.dW = None
+        self.db = None
+        self._matmul = MatMul()
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {"W": self.W, "b": self.b}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray | None]:
+        return {"W": self.dW, "b": self.db}
+
+    def forward(self, x):
+        x = np.asarray(x)
+        W = self.W
+        features = int(np.prod(x.shape[1:])) if x.ndim >= 2 else -1
+        if x.ndim < 2 or features != W.shape[0]:
+            raise ValueError(
+                f"{self.name}: x has {features if x.ndim >= 2 else 'no batch of'} features, "
+                f"W expects {W.shape[0]} (x.shape={x.shape}, W.shape={W.shape}); "
+                f"x must be a batch of shape (N, {W.shape[0]}) or (N, ...) with "
+                f"{W.shape[0]} values per sample"
+            )
+        self.original_x_shape = x.shape
+        x2 = x.reshape(x.shape[0], -1)
+        if x2.dtype != W.dtype:  # the layer computes in its parameters' dtype
+            x2 = x2.astype(W.dtype)
+        self._matmul.needs_input_grad = (self.compute_dx, True)
+        out = self._matmul.forward(x2, W)
+        out += self.b  # a fresh array from the matmul: adding in place copies nothing
+        self.x = x2
+        return out
+
+    def backward(self, dout):
+        self._check_called(self.x)
+        dout = self._check_dout(dout, (self.x.shape[0], self.W.shape[1]))
+        dx, self.dW = self._matmul.backward(dout)  # dx = dout · Wᵀ, dW = xᵀ · dout
+        self.db = sum_to(dout, self.b.shape)  # db = Σ over the batch (broadcast add)
+        if dx is None:
+            return None
+        return dx.reshape(self.original_x_shape)
+
+    def __repr__(self) -> str:
+        return f"Affine(W={self.W.shape}, b={self.b.shape}, dtype={self.W.dtype})"
+
+
+class SoftmaxWithLoss(Layer):
+    """Softmax followed by the cross-entropy error (5.6.3).
+
+    ``forward(x, t)`` takes scores ``x`` of shape (N, C) (or (C,) for one sample) and targets
+    ``t``, either integer labels (N,) or one-hot (N, C), and returns the mean loss over the
+    batch. The loss is computed with log-sum-exp, exactly, so forward and backward agree to
+    rounding error (the book's ``log(y + 1e-7)`` does not). ``backward(dout=1)`` returns
+    (y − t) / N × dout.
+    """
+
+    label = "Softmax-with-Loss"
+    rules = ("∂L/∂x = ∂L/∂out × (y − t)/N",)
+
+    def __init__(self):
+        self.loss = None
+        self.y = None  # softmax output
+        self.t = None  # targets as given (labels or one-hot)
+        self.one_hot = None
+        self.in_shape = None
+
+    def forward(self, x, t):
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        self.in_shape = x.shape
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+            t = np.asarray(t)
+            t = t.reshape(1, -1) if t.ndim == 1 else t.reshape(1)
+        if x.ndim != 2:
+            raise ValueError(
+                f"SoftmaxWithLoss: x must be scores of shape (N, C) or (C,), got x.shape={x.shape}"
+            )
+        t = check_targets(t, x.shape, "SoftmaxWithLoss")
+        if not np.all(np.isfinite(x)):
+            raise ValueError(
+                f"SoftmaxWithLoss: the scores x contain {np.isnan(x).sum()} NaN and "
+                f"{np.isinf(x).sum()} infinite values (x.shape={x.shape}); the network has "
+                "diverged (often a learning rate that is too high) or its input is not finite"
+            )
+        n = x.shape[0]
+        z = x - x.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        self.y = e / s
+        log_s = np.log(s)  # log-softmax = z − log Σ exp z
+        self.one_hot = t.ndim == 2
+        if self.one_hot:
+            loss = -np.sum(t * (z - log_s)) / n
+        else:
+            loss = -(np.sum(z[np.arange(n), t]) - np.sum(log_s)) / n
+        self.t = t
+        self.loss = x.dtype.type(loss)
+        return self.loss
+
+    def backward(self, dout=1):
+        self._check_called(self.y)
+        dout = self._check_dout(dout, ())
+        n = self.y.shape[0]
+        scale = self.y.dtype.type(dout / n)
+        if self.one_hot:
+            dx = (self.y - self.t) * scale
+        else:
+            dx = self.y.copy()
+            dx[np.arange(n), self.t] -= 1
+            dx *= scale  # dx is our own fresh array
+        return dx.reshape(self.in_shape)  # dL/dx = dout · (y − t)/N
+
+
+class MeanSquaredErrorLoss(Layer):
+    """Mean squared error as a loss layer: L = ½ Σ (y − t)² (the book's definition, 4.2.1).
+
+    Summed over every element (the batch too), as ``functions.mean_squared_error``;
+    ``backward(dout=1)`` returns (y − t) × dout.
+    """
+
+    label = "MSE"
+    rules = ("∂L/∂y = ∂L/∂out × (y − t)",)
+
+    def __init__(self):
+        self.diff = None
+        self.loss = None
+
+    def forward(self, y, t):
+        y, t = np.asarray(y), np.asarray(t)
+        if y.shape != t.shape:
+            raise ValueError(
+                f"MeanSquaredErrorLoss: t must have the shape of y, got y.shape={y.shape}, "
+                f"t.shape={t.shape}"
+            )
+        if y.dtype.kind != "f":
+            y = y.astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"MeanSquaredErrorLoss: y contains non-finite values (y.shape={y.shape})"
+            )
+        self.diff = y - t.astype(y.dtype, copy=False)
+        self.loss = y.dtype.type(0.5 * np.sum(self.diff * self.diff))
+        return self.loss
+
+    def backward(self, dout=1):
+        self._check_called(self.diff)
+        dout = self._check_dout(dout, ())
+        return self.diff * self.diff.dtype.type(dout)  # dL/dy = dout · (y − t)

@@ -1,0 +1,364 @@
+"""Networks built from layers: TwoLayerNet (5.7) and MultiLayerNet.
+
+Book: 5.7.1-5.7.2 (TwoLayerNet with backpropagation), 6.1-6.4 (MultiLayerNet).
+
+A network owns ``params`` (a dict of arrays: ``W1``, ``b1``, ...), ``layers`` (the nodes in
+forward order) and ``last_layer`` (``SoftmaxWithLoss``). The layers hold references to the very
+arrays in ``params``, so an optimizer that updates ``params`` in place updates the network.
+
+The API is the book's: ``predict(x)``, ``loss(x, t)``, ``accuracy(x, t)``,
+``numerical_gradient(x, t)`` and ``gradient(x, t)``, which returns a dict with exactly the keys
+of ``params``. ``loss_and_gradient(x, t)`` returns both from one forward pass (the book's
+training loop runs a second forward pass only to log the loss).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+
+import numpy as np
+
+from backprop.gradient import numerical_gradient
+from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+
+__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "network_from_config"]
+
+_DTYPES = ("float32", "float64")
+
+
+def _check_dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.name not in _DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {dt.name}")
+    return dt
+
+
+def _check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _rng(seed, rng) -> np.random.Generator:
+    if rng is not None and seed is not None:
+        raise ValueError("give either seed or rng, not both")
+    return rng if rng is not None else np.random.default_rng(seed)
+
+
+class Network:
+    """What every layered network shares: the book's API on ``params``/``layers``.
+
+    Subclasses fill ``params`` and implement ``_build_layers()``, which creates ``layers``
+    (forward order) from ``params`` and lists in ``_grad_sources`` where each parameter's
+    gradient is found after backward (param name, layer, attribute).
+    """
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.layers: OrderedDict = OrderedDict()
+        self.last_layer = SoftmaxWithLoss()
+        self._grad_sources: list[tuple[str, object, str]] = []
+
+    # -- the book's API ---------------------------------------------------------------------
+    def predict(self, x) -> np.ndarray:
+        """Scores (before softmax) for a batch ``x`` of shape (N, input_size)."""
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t) -> float:
+        """Mean cross-entropy loss of the batch; ``t`` labels (N,) or one-hot (N, C)."""
+        return float(self.last_layer.forward(self.predict(x), t)) + self._decay_loss()
+
+    def accuracy(self, x, t) -> float:
+        """Fraction of samples whose highest score is the target class."""
+        y = np.argmax(self.predict(x), axis=1)
+        t = np.asarray(t)
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        if t.shape != y.shape:
+            raise ValueError(
+                f"{type(self).__name__}.accuracy: t has {t.shape[0]} targets for "
+                f"{y.shape[0]} samples"
+            )
+        return float(np.mean(y == t)) if y.size else 0.0
+
+    def numerical_gradient(self, x, t) -> dict[str, np.ndarray]:
+        """Gradients by numerical differentiation (slow: 2 forward passes per parameter)."""
+
+        def loss_w(_):
+            return self.loss(x, t)
+
+        return {key: numerical_gradient(loss_w, param) for key, param in self.params.items()}
+
+    def gradient(self, x, t) -> dict[str, np.ndarray]:
+        """Gradients by backpropagation: one forward, one backward pass."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss of the batch and the gradients, from a single forward pass."""
+        loss = self.loss(x, t)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {name: getattr(layer, attr) for name, layer, attr in self._grad_sources}
+        self._add_decay_grads(grads)
+        return loss, grads
+
+    # -- parameters, dtype and configuration ------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        return next(iter(self.params.values())).dtype
+
+    def astype(self, dtype) -> Network:
+        """A copy of this network with parameters of ``dtype`` (float32 or float64)."""
+        dt = _check_dtype(dtype)
+        net = copy.copy(self)
+        net.params = {k: v.astype(dt) for k, v in self.params.items()}
+        net.last_layer = SoftmaxWithLoss()
+        net._build_layers()
+        return net
+
+    def load_params(self, params) -> None:
+        """Replace every parameter with ``params`` (same names and shapes; copied, cast).
+
+        Raises ValueError listing the names that are missing or extra and the shapes that
+        differ: a checkpoint of another architecture is never loaded half-way.
+        """
+        problems = []
+        missing = [k for k in self.params if k not in params]
+        extra = [k for k in params if k not in self.params]
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected {', '.join(extra)}")
+        for k, v in self.params.items():
+            if k in params and np.shape(params[k]) != v.shape:
+                problems.append(f"{k} has shape {np.shape(params[k])}, expected {v.shape}")
+        if problems:
+            raise ValueError(
+                f"{type(self).__name__}: the parameters do not fit this network: "
+                + "; ".join(problems)
+            )
+        dt = self.dtype
+        for k in self.params:
+            value = np.asarray(params[k])
+            if value.dtype.kind != "f":
+                raise TypeError(f"{type(self).__name__}: parameter {k} has dtype {value.dtype}")
+            self.params[k] = np.array(value, dtype=dt)
+        self._build_layers()
+
+    def config(self) -> dict:
+        """The constructor arguments, as JSON-compatible values (for checkpoints)."""
+        raise NotImplementedError
+
+    # -- hooks for subclasses ---------------------------------------------------------------
+    def _build_layers(self) -> None:
+        raise NotImplementedError
+
+    def _decay_loss(self) -> float:
+        return 0.0
+
+    def _add_decay_grads(self, grads) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={v.shape}" for k, v in self.params.items())
+        return f"{type(self).__name__}({sizes}, dtype={self.dtype})"
+
+
+class TwoLayerNet(Network):
+    """The book's two-layer network (5.7.2): Affine → ReLU → Affine → SoftmaxWithLoss.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        784, 50, 10 for MNIST in the book.
+    weight_init_std : float
+        Standard deviation of the initial weights (biases start at 0).
+    seed, rng :
+        Source of the initial weights: an int seed or a ``numpy.random.Generator``. The
+        global NumPy random state is never used.
+    dtype : float32 or float64
+        Parameters' dtype; the layers compute in it.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype="float64",
+    ):
+        super().__init__()
+        self.input_size = _check_size("input_size", input_size)
+        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.output_size = _check_size("output_size", output_size)
+        self.weight_init_std = float(weight_init_std)
+        dt = _check_dtype(dtype)
+        gen = _rng(seed, rng)
+        std = self.weight_init_std
+        self.params["W1"] = (std * gen.standard_normal((input_size, hidden_size))).astype(dt)
+        self.params["b1"] = np.zeros(hidden_size, dtype=dt)
+        self.params["W2"] = (std * gen.standard_normal((hidden_size, output_size))).astype(dt)
+        self.params["b2"] = np.zeros(output_size, dtype=dt)
+        self._build_layers()
+
+    def _build_layers(self) -> None:
+        p = self.params
+        affine1 = Affine(p["W1"], p["b1"], compute_dx=False)  # nothing needs d(images)
+        affine2 = Affine(p["W2"], p["b2"])
+        self.layers = OrderedDict(Affine1=affine1, Relu1=Relu(), Affine2=affine2)
+        for name, layer in self.layers.items():
+            layer.name = name
+        self._grad_sources = [
+            ("W1", affine1, "dW"),
+            ("b1", affine1, "db"),
+            ("W2", affine2, "dW"),
+            ("b2", affine2, "db"),
+        ]
+
+    def config(self) -> dict:
+        return {
+            "class": "TwoLayerNet",
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+            "dtype": self.dtype.name,
+        }
+
+
+class MultiLayerNet(Network):
+    """A fully connected network of any depth (6.1-6.4): (Affine → activation) × n → Affine.
+
+    Parameters
+    ----------
+    input_size : int
+    hidden_size_list : list of int
+        Sizes of the hidden layers, e.g. ``[100, 100, 100]``.
+    output_size : int
+    activation : "relu" or "sigmoid"
+    weight_init_std : "he", "xavier" or float
+        "he" (std √(2/n), for ReLU; alias "relu"), "xavier" (std √(1/n), for sigmoid; alias
+        "sigmoid"), or a fixed standard deviation. n is the number of inputs of the layer.
+    weight_decay_lambda : float
+        L2 weight decay: adds ½λΣW² to the loss and λW to each weight's gradient.
+    seed, rng, dtype : as in TwoLayerNet.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size_list,
+        output_size: int,
+        activation: str = "relu",
+        weight_init_std="relu",
+        weight_decay_lambda: float = 0.0,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype="float64",
+    ):
+        super().__init__()
+        self.input_size = _check_size("input_size", input_size)
+        if isinstance(hidden_size_list, (int, np.integer)):
+            hidden_size_list = [hidden_size_list]
+        self.hidden_size_list = [
+            _check_size(f"hidden_size_list[{i}]", n) for i, n in enumerate(hidden_size_list)
+        ]
+        self.output_size = _check_size("output_size", output_size)
+        if activation not in ("relu", "sigmoid"):
+            raise ValueError(f"activation must be 'relu' or 'sigmoid', got {activation!r}")
+        self.activation = activation
+        self.weight_init_std = weight_init_std
+        if weight_decay_lambda < 0:
+            raise ValueError(f"weight_decay_lambda must be ≥ 0, got {weight_decay_lambda!r}")
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        dt = _check_dtype(dtype)
+        gen = _rng(seed, rng)
+        sizes = [self.input_size, *self.hidden_size_list, self.output_size]
+        for i in range(1, len(sizes)):
+            std = self._init_std(weight_init_std, sizes[i - 1])
+            W = std * gen.standard_normal((sizes[i - 1], sizes[i]))
+            self.params[f"W{i}"] = W.astype(dt)
+            self.params[f"b{i}"] = np.zeros(sizes[i], dtype=dt)
+        self._build_layers()
+
+    @staticmethod
+    def _init_std(weight_init_std, fan_in: int) -> float:
+        if isinstance(weight_init_std, str):
+            key = weight_init_std.lower()
+            if key in ("he", "relu"):
+                return float(np.sqrt(2.0 / fan_in))
+            if key in ("xavier", "sigmoid"):
+                return float(np.sqrt(1.0 / fan_in))
+            raise ValueError(
+                f"weight_init_std must be 'he', 'xavier' or a number, got {weight_init_std!r}"
+            )
+        std = float(weight_init_std)
+        if not np.isfinite(std) or std <= 0:
+            raise ValueError(f"weight_init_std must be a positive number, got {weight_init_std!r}")
+        return std
+
+    def _build_layers(self) -> None:
+        n = len(self.hidden_size_list) + 1
+        activation = {"relu": Relu, "sigmoid": Sigmoid}[self.activation]
+        self.layers = OrderedDict()
+        self._grad_sources = []
+        for i in range(1, n + 1):
+            affine = Affine(self.params[f"W{i}"], self.params[f"b{i}"], compute_dx=i > 1)
+            self.layers[f"Affine{i}"] = affine
+            self._grad_sources += [(f"W{i}", affine, "dW"), (f"b{i}", affine, "db")]
+            if i < n:
+                self.layers[f"Activation{i}"] = activation()
+        for name, layer in self.layers.items():
+            layer.name = name
+
+    def _decay_loss(self) -> float:
+        lam = self.weight_decay_lambda
+        if not lam:
+            return 0.0
+        n = len(self.hidden_size_list) + 1
+        return 0.5 * lam * sum(float(np.sum(self.params[f"W{i}"] ** 2)) for i in range(1, n + 1))
+
+    def _add_decay_grads(self, grads) -> None:
+        lam = self.weight_decay_lambda
+        if lam:
+            for key in grads:
+                if key.startswith("W"):
+                    grads[key] = grads[key] + lam * self.params[key]
+
+    def config(self) -> dict:
+        return {
+            "class": "MultiLayerNet",
+            "input_size": self.input_size,
+            "hidden_size_list": list(self.hidden_size_list),
+            "output_size": self.output_size,
+            "activation": self.activation,
+            "weight_init_std": self.weight_init_std,
+            "weight_decay_lambda": self.weight_decay_lambda,
+            "dtype": self.dtype.name,
+        }
+
+
+_NETWORKS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
+
+
+def network_from_config(config: dict, seed: int | None = None) -> Network:
+    """Build a network from ``Network.config()`` (its parameters freshly initialised)."""
+    config = dict(config)
+    name = config.pop("class", None)
+    if name not in _NETWORKS:
+        raise ValueError(
+            f"unknown network class {name!r}; known classes: {', '.join(sorted(_NETWORKS))}"
+        )
+    try:
+        return _NETWORKS[name](**config, seed=seed)
+    except TypeError as exc:
+        raise ValueError(f"invalid configuration for {name}: {exc}") from None
