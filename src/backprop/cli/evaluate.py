@@ -1,5 +1,5 @@
 """`backprop evaluate` (placeholder while the command is being written; replaced by its owner)."""
 
 
-def register(subparsers) -> None:  # noqa: ARG001
+def register(subparsers) -> None:
     return None
