@@ -1,0 +1,150 @@
+"""Differentiable operations as functions: ``exp(x)``, ``sum_(x)``, ``affine(x, W, b)``, losses.
+
+Book: 5.5 (ReLU, Sigmoid), 5.6 (Affine, Softmax-with-Loss), 4.2 (the loss functions).
+
+Each function records one node of ``backprop.layers`` in the graph, like the operators of
+``core``; the elementwise ones are also ``Tensor`` methods (``x.exp()`` is ``exp(x)``). Arrays
+and numbers are accepted wherever a Tensor is and become constants.
+
+``affine`` and the two losses serve networks: ``affine`` records the ``Affine`` layer as one
+node (one matrix product and one bias for the whole batch, as in the layer network), and it
+computes the gradient of ``x`` only when ``x`` requires one, so the first layer of a network
+never computes the gradient with respect to the images. Loss targets ``t`` are constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ``matmul`` lives in core beside the ``@`` operator; it is re-exported here so that every
+# operation has its lowercase function in this module.
+from backprop.autograd.core import Function, Tensor, as_tensor, matmul
+from backprop.layers import Affine, MeanSquaredErrorLoss, SoftmaxWithLoss
+
+__all__ = [
+    "affine",
+    "exp",
+    "log",
+    "matmul",
+    "mean",
+    "mean_squared_error",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax_cross_entropy",
+    "sum_",
+    "tanh",
+    "transpose",
+]
+
+
+def exp(x) -> Tensor:
+    """exp(x), elementwise (Exp)."""
+    return as_tensor(x).exp()
+
+
+def log(x) -> Tensor:
+    """Natural logarithm, elementwise (Log); x must be positive."""
+    return as_tensor(x).log()
+
+
+def tanh(x) -> Tensor:
+    """tanh(x), elementwise (Tanh)."""
+    return as_tensor(x).tanh()
+
+
+def relu(x) -> Tensor:
+    """max(0, x), elementwise (Relu, 5.5.1); the derivative at 0 is 0."""
+    return as_tensor(x).relu()
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + exp(−x)), elementwise (Sigmoid, 5.5.2)."""
+    return as_tensor(x).sigmoid()
+
+
+def sum_(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (all axes by default) (Sum). Named ``sum_`` not to shadow ``sum``."""
+    return as_tensor(x).sum(axis, keepdims)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (all axes by default) (Mean)."""
+    return as_tensor(x).mean(axis, keepdims)
+
+
+def reshape(x, *shape) -> Tensor:
+    """``x`` with a new shape (Reshape)."""
+    return as_tensor(x).reshape(*shape)
+
+
+def transpose(x, *axes) -> Tensor:
+    """``x`` with its axes reversed or permuted (Transpose)."""
+    return as_tensor(x).transpose(*axes)
+
+
+class _AffineFunction(Function):
+    """The Affine layer as one recorded node with three inputs: x, W and b.
+
+    The ``Affine`` node takes its parameters at construction and ``x`` in ``forward``; it
+    leaves dW and db in attributes, which this Function returns as the gradients of W and b.
+    """
+
+    __slots__ = ()
+
+    def forward(self, x, W, b):
+        return self.node.forward(x)
+
+    def backward(self, gy):
+        dx = self.node.backward(gy)  # None when the node was told not to compute it
+        return dx, self.node.dW, self.node.db
+
+
+def affine(x, W, b) -> Tensor:
+    """x · W + b for a batch ``x`` (the Affine layer, 5.6.2).
+
+    Parameters
+    ----------
+    x : Tensor or ndarray, shape (N, D) or (N, ...)
+        A batch; more than two dimensions are flattened to (N, D).
+    W : Tensor, shape (D, M)
+    b : Tensor, shape (M,)
+
+    Returns
+    -------
+    Tensor, shape (N, M), in W's dtype.
+    """
+    x = as_tensor(x)
+    W = as_tensor(W)
+    b = as_tensor(b, like=W)
+    node = Affine(W.data, b.data, compute_dx=x.requires_grad)
+    return _AffineFunction(node, "affine")(x, W, b)
+
+
+def _targets(t):
+    return t.data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def softmax_cross_entropy(x, t) -> Tensor:
+    """Mean cross-entropy error of softmax(x) over the batch (Softmax-with-Loss, 5.6.3).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C) or (C,)
+        Scores (logits).
+    t : ndarray
+        Labels of shape (N,) or one-hot targets of shape (N, C); a constant.
+
+    Returns
+    -------
+    Tensor, shape () — the scalar loss; ``loss.backward()`` gives ∂L/∂x = (y − t)/N.
+    """
+    return Function(SoftmaxWithLoss(), "softmax_cross_entropy", (_targets(t),))(as_tensor(x))
+
+
+def mean_squared_error(y, t) -> Tensor:
+    """L = ½ Σ (y − t)², summed over every element as in the book (4.2.1).
+
+    ``t`` (same shape as ``y``) is a constant. Returns a scalar Tensor.
+    """
+    return Function(MeanSquaredErrorLoss(), "mean_squared_error", (_targets(t),))(as_tensor(y))
