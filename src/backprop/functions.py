@@ -54,8 +54,10 @@ def sigmoid(x) -> np.ndarray:
     exponent is ≤ 0, so ``sigmoid(±1000)`` is exactly 1 and 0 with no warning.
     """
     x = _as_float(x)
-    e = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    with np.errstate(under="ignore"):  # e^-1000 → 0 is the right answer, not an error
+        e = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
+        y = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return y.astype(x.dtype, copy=False)
 
 
 def relu(x) -> np.ndarray:
@@ -76,15 +78,17 @@ def softmax(x) -> np.ndarray:
     """
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
+        e = np.exp(z)
+        return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def log_softmax(x) -> np.ndarray:
     """log(softmax(x)) over the last axis via log-sum-exp: finite for any finite input."""
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
+        return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
 
 
 def mean_squared_error(y, t) -> float:
@@ -117,23 +121,51 @@ def check_targets(t, shape: tuple[int, int], where: str) -> np.ndarray:
     if t.shape == (n, c):
         if t.dtype.kind not in "biuf":
             raise TypeError(f"{where}: one-hot targets must be numeric, got dtype {t.dtype}")
+        if t.dtype.kind == "f" and not np.all(np.isfinite(t)):
+            raise ValueError(f"{where}: the one-hot targets t contain NaN or infinite values")
         return t
     if t.shape == (n,):
-        if t.dtype.kind not in "iu":
-            if t.dtype.kind == "f" and np.all(np.mod(t, 1) == 0):
-                t = t.astype(np.int64)
-            else:
-                raise TypeError(f"{where}: label targets must be integers, got dtype {t.dtype}")
+        integral = t.dtype.kind in "iu" or (
+            t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t))
+        )
+        if not integral:
+            raise TypeError(
+                f"{where}: label targets must be integers, got dtype {t.dtype}"
+                + (f" with values such as {t[:5].tolist()}" if t.dtype.kind == "f" else "")
+            )
         if n and (t.min() < 0 or t.max() >= c):
             bad = t[(t < 0) | (t >= c)]
             raise ValueError(
                 f"{where}: labels must be in [0, {c}) for {c} classes, got {bad[:5].tolist()}"
             )
-        return t
+        return t.astype(np.int64, copy=False)
     raise ValueError(
         f"{where}: targets t must be labels of shape ({n},) or one-hot of shape ({n}, {c}) "
         f"for outputs of shape {shape}, got t.shape={t.shape}"
     )
+
+
+def _check_finite(x: np.ndarray, where: str, name: str) -> None:
+    """A loss of NaN or infinite inputs is no number: say so instead of returning nan."""
+    if not np.all(np.isfinite(x)):
+        raise ValueError(
+            f"{where}: {name} contains {np.isnan(x).sum()} NaN and {np.isinf(x).sum()} "
+            f"infinite values ({name}.shape={x.shape})"
+        )
+
+
+def sample_as_batch(x: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
+    """One sample's scores ``x`` (C,) and target as a batch of one: x (1, C), t (1,) or (1, C).
+
+    A label (scalar or shape (1,)) becomes shape (1,), a one-hot row (C,) becomes (1, C); any
+    other ``t`` is returned unchanged for ``check_targets`` to reject with a clear message.
+    """
+    t = np.asarray(t)
+    if t.ndim == 0:
+        t = t.reshape(1)
+    elif t.shape == x.shape:
+        t = t.reshape(1, -1)
+    return x.reshape(1, -1), t
 
 
 def cross_entropy_error(y, t, eps: float = 1e-7) -> float:
@@ -150,13 +182,12 @@ def cross_entropy_error(y, t, eps: float = 1e-7) -> float:
         loss instead of inf. (``softmax_cross_entropy`` takes logits and needs no floor.)
     """
     y = _as_float(y, "y")
-    t = np.asarray(t)
     if y.ndim == 1:
-        y = y.reshape(1, -1)
-        t = t.reshape(1, -1) if t.ndim == 1 and t.size == y.shape[1] else t.reshape(1)
+        y, t = sample_as_batch(y, t)
     if y.ndim != 2:
         raise ValueError(f"cross_entropy_error: y must be (C,) or (N, C), got y.shape={y.shape}")
     t = check_targets(t, y.shape, "cross_entropy_error")
+    _check_finite(y, "cross_entropy_error", "y")
     n = y.shape[0]
     if t.shape == y.shape:
         return float(-np.sum(t * np.log(np.maximum(y, eps))) / n)
@@ -171,10 +202,11 @@ def softmax_cross_entropy(x, t) -> float:
     """
     x = _as_float(x, "x")
     if x.ndim == 1:
-        x = x.reshape(1, -1)
-        t = np.asarray(t)
-        t = t.reshape(1, -1) if t.ndim == 1 else t.reshape(1)
+        x, t = sample_as_batch(x, t)
+    if x.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: x must be (C,) or (N, C), got x.shape={x.shape}")
     t = check_targets(t, x.shape, "softmax_cross_entropy")
+    _check_finite(x, "softmax_cross_entropy", "x")
     logp = log_softmax(x)
     n = x.shape[0]
     if t.shape == x.shape:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.functions import check_targets, sigmoid, sum_to
+from backprop.functions import check_targets, sample_as_batch, sigmoid, sum_to
 
 __all__ = [
     "AddLayer",
@@ -102,6 +102,16 @@ class Layer:
             )
         return dout
 
+    def _broadcast_shape(self, x, y) -> tuple[int, ...]:
+        """Shape of an elementwise result of ``x`` and ``y``, or a clear error."""
+        try:
+            return np.broadcast_shapes(_shape(x), _shape(y))
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: x and y do not broadcast together "
+                f"(x.shape={_shape(x)}, y.shape={_shape(y)})"
+            ) from None
+
     def __repr__(self) -> str:
         return f"{self.name}()"
 
@@ -122,11 +132,13 @@ class AddLayer(Layer):
         self.y_shape = None
 
     def forward(self, x, y):
+        self._broadcast_shape(x, y)
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x + y
 
     def backward(self, dout):
         self._check_called(self.x_shape)
+        dout = self._check_dout(dout, np.broadcast_shapes(self.x_shape, self.y_shape))
         # dL/dx = dout · 1, dL/dy = dout · 1 (summed over broadcast axes)
         dx = dout if self.x_shape == _shape(dout) else sum_to(dout, self.x_shape)
         dy = dout if self.y_shape == _shape(dout) else sum_to(dout, self.y_shape)
@@ -144,11 +156,13 @@ class MulLayer(Layer):
         self.y = None
 
     def forward(self, x, y):
+        self._broadcast_shape(x, y)
         self.x, self.y = x, y
         return x * y
 
     def backward(self, dout):
         self._check_called(self.x)
+        dout = self._check_dout(dout, self._broadcast_shape(self.x, self.y))
         # dL/dx = dout · y, dL/dy = dout · x (the inputs swap)
         dx = sum_to(dout * self.y, _shape(self.x))
         dy = sum_to(dout * self.x, _shape(self.y))
@@ -518,6 +532,12 @@ class Affine(Layer):
                 f"Affine: W must be 2-D (D, M) and b of shape (M,), got W.shape={W.shape}, "
                 f"b.shape={b.shape}"
             )
+        if W.dtype.kind != "f" or b.dtype.kind != "f":
+            # x is cast to W's dtype: integer parameters would silently truncate it.
+            raise TypeError(
+                f"Affine: W and b must be floating-point arrays, got W.dtype={W.dtype}, "
+                f"b.dtype={b.dtype}"
+            )
         self.W = W
         self.b = b
         self.compute_dx = compute_dx
@@ -538,13 +558,16 @@ class Affine(Layer):
     def forward(self, x):
         x = np.asarray(x)
         W = self.W
-        features = int(np.prod(x.shape[1:])) if x.ndim >= 2 else -1
-        if x.ndim < 2 or features != W.shape[0]:
+        if x.ndim < 2:
             raise ValueError(
-                f"{self.name}: x has {features if x.ndim >= 2 else 'no batch of'} features, "
-                f"W expects {W.shape[0]} (x.shape={x.shape}, W.shape={W.shape}); "
-                f"x must be a batch of shape (N, {W.shape[0]}) or (N, ...) with "
-                f"{W.shape[0]} values per sample"
+                f"{self.name}: x must be a batch of shape (N, {W.shape[0]}), got "
+                f"x.shape={x.shape} (W.shape={W.shape}); a single sample is x.reshape(1, -1)"
+            )
+        features = int(np.prod(x.shape[1:]))
+        if features != W.shape[0]:
+            raise ValueError(
+                f"{self.name}: x has {features} features, W expects {W.shape[0]} "
+                f"(x.shape={x.shape}, W.shape={W.shape})"
             )
         self.original_x_shape = x.shape
         x2 = x.reshape(x.shape[0], -1)
@@ -595,14 +618,15 @@ class SoftmaxWithLoss(Layer):
             x = x.astype(np.float64)
         self.in_shape = x.shape
         if x.ndim == 1:
-            x = x.reshape(1, -1)
-            t = np.asarray(t)
-            t = t.reshape(1, -1) if t.ndim == 1 else t.reshape(1)
-        if x.ndim != 2:
+            x, t = sample_as_batch(x, t)
+        if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(
-                f"SoftmaxWithLoss: x must be scores of shape (N, C) or (C,), got x.shape={x.shape}"
+                f"SoftmaxWithLoss: x must be scores of shape (N, C) with N ≥ 1, or (C,), "
+                f"got x.shape={x.shape}"
             )
         t = check_targets(t, x.shape, "SoftmaxWithLoss")
+        if t.ndim == 2:
+            t = t.astype(x.dtype, copy=False)  # float64 one-hot must not turn dx into float64
         if not np.all(np.isfinite(x)):
             raise ValueError(
                 f"SoftmaxWithLoss: the scores x contain {np.isnan(x).sum()} NaN and "
@@ -611,9 +635,10 @@ class SoftmaxWithLoss(Layer):
             )
         n = x.shape[0]
         z = x - x.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(axis=1, keepdims=True)
-        self.y = e / s
+        with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
+            e = np.exp(z)
+            s = e.sum(axis=1, keepdims=True)
+            self.y = e / s
         log_s = np.log(s)  # log-softmax = z − log Σ exp z
         self.one_hot = t.ndim == 2
         if self.one_hot:
@@ -661,10 +686,14 @@ class MeanSquaredErrorLoss(Layer):
             )
         if y.dtype.kind != "f":
             y = y.astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError(
-                f"MeanSquaredErrorLoss: y contains non-finite values (y.shape={y.shape})"
-            )
+        if t.dtype.kind not in "biuf":
+            raise TypeError(f"MeanSquaredErrorLoss: t must be numeric, got dtype {t.dtype}")
+        for name, value in (("y", y), ("t", t)):
+            if not np.all(np.isfinite(value)):
+                raise ValueError(
+                    f"MeanSquaredErrorLoss: {name} contains non-finite values "
+                    f"({name}.shape={value.shape})"
+                )
         self.diff = y - t.astype(y.dtype, copy=False)
         self.loss = y.dtype.type(0.5 * np.sum(self.diff * self.diff))
         return self.loss

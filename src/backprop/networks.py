@@ -85,12 +85,20 @@ class Network:
         return float(np.mean(y == t)) if y.size else 0.0
 
     def numerical_gradient(self, x, t) -> dict[str, np.ndarray]:
-        """Gradients by numerical differentiation (slow: 2 forward passes per parameter)."""
+        """Gradients by numerical differentiation (slow: 2 forward passes per parameter).
+
+        Always computed in float64, on a float64 copy of a float32 network (in float32 the
+        central difference keeps hardly a digit), and returned in the network's dtype.
+        """
+        network = self if self.dtype == np.float64 else self.astype(np.float64)
 
         def loss_w(_):
-            return self.loss(x, t)
+            return network.loss(x, t)
 
-        return {key: numerical_gradient(loss_w, param) for key, param in self.params.items()}
+        return {
+            key: numerical_gradient(loss_w, param).astype(self.dtype, copy=False)
+            for key, param in network.params.items()
+        }
 
     def gradient(self, x, t) -> dict[str, np.ndarray]:
         """Gradients by backpropagation: one forward, one backward pass."""

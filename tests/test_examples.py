@@ -1,0 +1,54 @@
+"""The scripts in ``examples/`` run from any folder and print the book's numbers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run_example(name: str, *args: str, cwd: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,  # not the repository: the examples must not depend on the working folder
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    return result.stdout
+
+
+def test_buy_apple(tmp_path):
+    out = _run_example("buy_apple.py", cwd=tmp_path)
+    assert out.splitlines() == ["price: 220", "dapple: 2.2", "dapple_num: 110", "dtax: 200"]
+
+
+def test_buy_apple_orange(tmp_path):
+    out = _run_example("buy_apple_orange.py", cwd=tmp_path)
+    assert out.splitlines() == [
+        "price: 715",
+        "dapple_num: 110",
+        "dapple: 2.2",
+        "dorange: 3.3",
+        "dorange_num: 165",
+        "dtax: 650",
+    ]
+
+
+def test_gradient_check_example_small(tmp_path):
+    # The book's hidden size of 50 takes seconds; 3 hidden units check the same code path.
+    out = _run_example("gradient_check.py", "--hidden", "3", cwd=tmp_path)
+    lines = out.splitlines()
+    assert lines[0].startswith("TwoLayerNet(W1=(784, 3), b1=(3,), W2=(3, 10), b2=(10,)")
+    assert "on 3 images of" in lines[0]
+    rows = [line for line in lines if re.match(r"^(W|b)[12]\s", line)]
+    assert [row.split()[0] for row in rows] == ["W1", "b1", "W2", "b2"]
+    assert all(row.endswith("PASS") for row in rows)
+    assert re.search(r"backprop was [\d,]+× faster", out)
+    assert lines[-1] == "all PASS"
