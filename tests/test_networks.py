@@ -417,8 +417,22 @@ def test_non_finite_input_is_reported():
 
 def test_accuracy_target_count_mismatch():
     network = TwoLayerNet(2, 3, 2, seed=0)
-    with pytest.raises(ValueError, match=r"TwoLayerNet.accuracy: t has 3 targets for 2 samples"):
+    with pytest.raises(ValueError, match=r"TwoLayerNet.accuracy: t must be labels of shape \(2,\)"):
         network.accuracy(np.zeros((2, 2)), np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match=r"got t.shape=\(\)"):
+        network.accuracy(np.zeros((2, 2)), np.array(1))
+
+
+def test_two_layer_net_takes_he_and_xavier_init():
+    he = TwoLayerNet(400, 100, 10, weight_init_std="he", seed=0)
+    xavier = TwoLayerNet(400, 100, 10, weight_init_std="xavier", seed=0)
+    assert he.params["W1"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
+    assert he.params["W2"].std() == pytest.approx(np.sqrt(2 / 100), rel=0.1)
+    assert xavier.params["W1"].std() == pytest.approx(np.sqrt(1 / 400), rel=0.05)
+    with pytest.raises(ValueError, match="weight_init_std must be 'he', 'xavier' or a number"):
+        TwoLayerNet(4, 3, 2, weight_init_std="kaiming")
+    with pytest.raises(ValueError, match="weight_init_std must be a positive number"):
+        TwoLayerNet(4, 3, 2, weight_init_std=[0.1])
 
 
 def test_backward_before_forward_in_a_network():

@@ -94,8 +94,6 @@ class Layer:
         """``dout`` as an array of the output's shape, or a clear error."""
         dout = np.asarray(dout)
         if dout.shape != shape:
-            if dout.ndim == 0 and shape == ():
-                return dout
             raise ValueError(
                 f"{self.name}.backward: dout must have the output's shape {shape}, "
                 f"got dout.shape={dout.shape}"
@@ -180,11 +178,13 @@ class Sub(Layer):
         self.y_shape = None
 
     def forward(self, x, y):
+        self._broadcast_shape(x, y)
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x - y
 
     def backward(self, dout):
         self._check_called(self.x_shape)
+        dout = self._check_dout(dout, np.broadcast_shapes(self.x_shape, self.y_shape))
         # dL/dx = dout · 1, dL/dy = dout · (−1)
         return sum_to(dout, self.x_shape), sum_to(-dout, self.y_shape)
 
@@ -200,11 +200,13 @@ class Div(Layer):
         self.y = None
 
     def forward(self, x, y):
+        self._broadcast_shape(x, y)
         self.x, self.y = x, y
         return x / y
 
     def backward(self, dout):
         self._check_called(self.x)
+        dout = self._check_dout(dout, self._broadcast_shape(self.x, self.y))
         # dL/dx = dout / y, dL/dy = −dout · x / y²
         dx = dout / self.y
         dy = -dx * self.x / self.y
@@ -285,9 +287,10 @@ class MatMul(Layer):
         self._check_called(self.x)
         x, W = self.x, self.W
         # Work in 2-D: a 1-D x is one row, a 1-D W one column.
+        dout = self._check_dout(dout, x.shape[:-1] + W.shape[1:])
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         W2 = W.reshape(-1, 1) if W.ndim == 1 else W
-        d2 = np.reshape(dout, (x2.shape[0], W2.shape[1]))
+        d2 = dout.reshape(x2.shape[0], W2.shape[1])
         dx = dW = None
         if self.needs_input_grad[0]:
             dx = (d2 @ W2.T).reshape(x.shape)  # dL/dx = dout · Wᵀ
@@ -437,6 +440,10 @@ class Mean(Sum):
 
     label = "mean"
     rules = ("∂L/∂x = ∂L/∂out × 1/n (n = number of averaged elements)",)
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        super().__init__(axis, keepdims)
+        self.n = None
 
     def forward(self, x):
         out = super().forward(x)

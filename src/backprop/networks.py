@@ -46,6 +46,30 @@ def _rng(seed, rng) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng(seed)
 
 
+def initial_std(weight_init_std, fan_in: int) -> float:
+    """Standard deviation of a layer's initial weights from ``weight_init_std`` (6.2).
+
+    "he" (or "relu"): √(2/n); "xavier" (or "sigmoid"): √(1/n); a number: itself. ``fan_in`` is
+    the number n of inputs of the layer.
+    """
+    if isinstance(weight_init_std, str):
+        key = weight_init_std.lower()
+        if key in ("he", "relu"):
+            return float(np.sqrt(2.0 / fan_in))
+        if key in ("xavier", "sigmoid"):
+            return float(np.sqrt(1.0 / fan_in))
+        raise ValueError(
+            f"weight_init_std must be 'he', 'xavier' or a number, got {weight_init_std!r}"
+        )
+    try:
+        std = float(weight_init_std)
+    except (TypeError, ValueError):
+        std = float("nan")
+    if not np.isfinite(std) or std <= 0:
+        raise ValueError(f"weight_init_std must be a positive number, got {weight_init_std!r}")
+    return std
+
+
 class Network:
     """What every layered network shares: the book's API on ``params``/``layers``.
 
@@ -73,14 +97,15 @@ class Network:
 
     def accuracy(self, x, t) -> float:
         """Fraction of samples whose highest score is the target class."""
-        y = np.argmax(self.predict(x), axis=1)
+        scores = self.predict(x)
+        y = np.argmax(scores, axis=1)
         t = np.asarray(t)
-        if t.ndim != 1:
+        if t.ndim == 2:
             t = np.argmax(t, axis=1)
         if t.shape != y.shape:
             raise ValueError(
-                f"{type(self).__name__}.accuracy: t has {t.shape[0]} targets for "
-                f"{y.shape[0]} samples"
+                f"{type(self).__name__}.accuracy: t must be labels of shape {y.shape} or "
+                f"one-hot of shape {scores.shape}, got t.shape={t.shape}"
             )
         return float(np.mean(y == t)) if y.size else 0.0
 
@@ -183,8 +208,9 @@ class TwoLayerNet(Network):
     ----------
     input_size, hidden_size, output_size : int
         784, 50, 10 for MNIST in the book.
-    weight_init_std : float
-        Standard deviation of the initial weights (biases start at 0).
+    weight_init_std : float, "he" or "xavier"
+        Standard deviation of the initial weights (biases start at 0); the book uses 0.01.
+        "he" and "xavier" scale it to each layer's number of inputs (see ``initial_std``).
     seed, rng :
         Source of the initial weights: an int seed or a ``numpy.random.Generator``. The
         global NumPy random state is never used.
@@ -197,7 +223,7 @@ class TwoLayerNet(Network):
         input_size: int,
         hidden_size: int,
         output_size: int,
-        weight_init_std: float = 0.01,
+        weight_init_std: float | str = 0.01,
         *,
         seed: int | None = None,
         rng: np.random.Generator | None = None,
@@ -207,13 +233,14 @@ class TwoLayerNet(Network):
         self.input_size = _check_size("input_size", input_size)
         self.hidden_size = _check_size("hidden_size", hidden_size)
         self.output_size = _check_size("output_size", output_size)
-        self.weight_init_std = float(weight_init_std)
+        self.weight_init_std = weight_init_std
         dt = _check_dtype(dtype)
         gen = _rng(seed, rng)
-        std = self.weight_init_std
-        self.params["W1"] = (std * gen.standard_normal((input_size, hidden_size))).astype(dt)
+        std1 = initial_std(weight_init_std, self.input_size)
+        std2 = initial_std(weight_init_std, self.hidden_size)
+        self.params["W1"] = (std1 * gen.standard_normal((input_size, hidden_size))).astype(dt)
         self.params["b1"] = np.zeros(hidden_size, dtype=dt)
-        self.params["W2"] = (std * gen.standard_normal((hidden_size, output_size))).astype(dt)
+        self.params["W2"] = (std2 * gen.standard_normal((hidden_size, output_size))).astype(dt)
         self.params["b2"] = np.zeros(output_size, dtype=dt)
         self._build_layers()
 
@@ -292,27 +319,11 @@ class MultiLayerNet(Network):
         gen = _rng(seed, rng)
         sizes = [self.input_size, *self.hidden_size_list, self.output_size]
         for i in range(1, len(sizes)):
-            std = self._init_std(weight_init_std, sizes[i - 1])
+            std = initial_std(weight_init_std, sizes[i - 1])
             W = std * gen.standard_normal((sizes[i - 1], sizes[i]))
             self.params[f"W{i}"] = W.astype(dt)
             self.params[f"b{i}"] = np.zeros(sizes[i], dtype=dt)
         self._build_layers()
-
-    @staticmethod
-    def _init_std(weight_init_std, fan_in: int) -> float:
-        if isinstance(weight_init_std, str):
-            key = weight_init_std.lower()
-            if key in ("he", "relu"):
-                return float(np.sqrt(2.0 / fan_in))
-            if key in ("xavier", "sigmoid"):
-                return float(np.sqrt(1.0 / fan_in))
-            raise ValueError(
-                f"weight_init_std must be 'he', 'xavier' or a number, got {weight_init_std!r}"
-            )
-        std = float(weight_init_std)
-        if not np.isfinite(std) or std <= 0:
-            raise ValueError(f"weight_init_std must be a positive number, got {weight_init_std!r}")
-        return std
 
     def _build_layers(self) -> None:
         n = len(self.hidden_size_list) + 1
@@ -355,18 +366,24 @@ class MultiLayerNet(Network):
         }
 
 
-_NETWORKS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
+def _network_classes() -> dict[str, type]:
+    # The Tensor networks subclass these ones, so they are imported here, at call time.
+    from backprop.autograd.networks import TensorMultiLayerNet, TensorTwoLayerNet
+
+    classes = (TwoLayerNet, MultiLayerNet, TensorTwoLayerNet, TensorMultiLayerNet)
+    return {cls.__name__: cls for cls in classes}
 
 
 def network_from_config(config: dict, seed: int | None = None) -> Network:
     """Build a network from ``Network.config()`` (its parameters freshly initialised)."""
     config = dict(config)
     name = config.pop("class", None)
-    if name not in _NETWORKS:
+    classes = _network_classes()
+    if name not in classes:
         raise ValueError(
-            f"unknown network class {name!r}; known classes: {', '.join(sorted(_NETWORKS))}"
+            f"unknown network class {name!r}; known classes: {', '.join(sorted(classes))}"
         )
     try:
-        return _NETWORKS[name](**config, seed=seed)
+        return classes[name](**config, seed=seed)
     except TypeError as exc:
         raise ValueError(f"invalid configuration for {name}: {exc}") from None
