@@ -724,7 +724,8 @@ def test_real_mnist_and_the_sample_made_from_it():
     assert x_test.shape == (10_000, 1, 28, 28)
     assert np.bincount(t_train).tolist() == _readme_counts("train")
     assert np.bincount(t_test).tolist() == _readme_counts("test")
-    # The sample is the first 1,000 (train) / 200 (test) of each class, in the original order.
+    # The sample is 1,000 (train) / 200 (test) of each class, evenly spaced over the class's
+    # occurrences in the whole file, in the original order.
     (s_train, st_train), (s_test, st_test) = load_mnist(
         normalize=False, dtype=np.uint8, flatten=False, sample=True
     )
@@ -732,7 +733,12 @@ def test_real_mnist_and_the_sample_made_from_it():
         (x_train, t_train, s_train, st_train, 1000),
         (x_test, t_test, s_test, st_test, 200),
     ):
-        index = np.sort(np.concatenate([np.flatnonzero(t == k)[:per_class] for k in range(10)]))
+        chosen = []
+        for k in range(10):
+            where = np.flatnonzero(t == k)
+            chosen.append(where[np.linspace(0, len(where) - 1, per_class).round().astype(int)])
+        index = np.sort(np.concatenate(chosen))
+        assert len(np.unique(index)) == 10 * per_class
         np.testing.assert_array_equal(st, t[index])
         np.testing.assert_array_equal(s, x[index])
 

@@ -186,16 +186,16 @@ MNIST_SAMPLE = DatasetSpec(
     # Made by tools/make_mnist_sample.py; see data/README.md.
     sha256={
         "train-images-idx3-ubyte": (
-            "96448e792027ae8c3d693bf7f6685beb422442276734ffe24b7860a3581dcb08"
+            "072ccf44299fa9bad3ae45681ca7cc1f802f67d3eef72c6f0db1527eb652a361"
         ),
         "train-labels-idx1-ubyte": (
-            "dfa6309ccbfc44ab3df730fa9d1b133e2baeb0fe7db8e4bbdcd05d3e5bd811ea"
+            "c326f8ff2d93a03a81749983c9f0c2603f98040dba763e2ecb5340880a7b29b7"
         ),
         "t10k-images-idx3-ubyte": (
-            "780e99a56e963f3affe4791a03545a6ddbdc0904dd880c7f3c50753282177303"
+            "732fdc853db316e57582d7328a3b706062e34359cd89b870b8a1526a18a5d498"
         ),
         "t10k-labels-idx1-ubyte": (
-            "b547e409b08f1d55c77b7f0964dfb27202f97c41c014d9427a3acecfcf6a7129"
+            "2af83cf6c8de9dd45e81390d3442b134974a0f8d1912795c76d5c02ba25f0332"
         ),
     },
     bundled=True,
