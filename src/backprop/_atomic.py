@@ -1,8 +1,10 @@
 """Atomic file writes: a temporary file in the target's folder, fsync, then ``os.replace``.
 
-Every file the training code writes (checkpoints, history, plots) goes through
-:func:`atomic_write`, so a reader sees either the old complete file or the new complete file,
-never a half-written one, even if the process is killed or the disk fills up mid-write.
+Every file the library writes (checkpoints, history, plots, downloads) goes through
+:func:`atomic_write` or, for downloads that are verified before they replace anything, through
+its two parts :func:`create_temporary` and :func:`fsync_dir`. A reader sees either the old
+complete file or the new complete file, never a half-written one, even if the process is
+killed or the disk fills up mid-write. Standard library only.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "create_temporary", "fsync_dir"]
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename durable (POSIX); directories cannot be opened on Windows, so skip there."""
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
@@ -27,11 +29,15 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
-    """A new file ``.name.<random>.tmp`` in ``folder``, created with the umask's permissions."""
+def create_temporary(folder: Path, name: str, suffix: str = ".tmp") -> tuple[int, Path]:
+    """A new file ``.name.<random><suffix>`` in ``folder``, open for writing (a descriptor).
+
+    Not ``tempfile.mkstemp``: that makes the file private (0600), and the folder may be shared
+    between users (a ``BACKPROP_DATA`` cache). ``os.open(..., 0o666)`` applies the umask instead.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = folder / f".{name}.{secrets.token_hex(4)}{suffix}"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # pragma: no cover - 32 random bits collide
@@ -57,7 +63,7 @@ def atomic_write(
     path = Path(path)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(folder, path.name)
+    fd, tmp = create_temporary(folder, path.name)
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as file:
             yield file
@@ -67,4 +73,4 @@ def atomic_write(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)

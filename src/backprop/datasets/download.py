@@ -18,15 +18,14 @@ load the HTTP/SSL stack.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from backprop._atomic import create_temporary, fsync_dir
 from backprop.datasets.idx import DatasetError, is_gzip, sha256_of_content
 
 __all__ = ["DEFAULT_TIMEOUT", "fetch_file", "mirrors_from_env"]
@@ -100,31 +99,6 @@ class _Progress:
         self.stream.flush()
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); directories cannot be opened on Windows, so skip there."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
-    """A new file ``.name.<random>.part`` in ``folder``.
-
-    Not ``tempfile.mkstemp``: that makes the file private (0600), and the cache may be a folder
-    shared between users (``BACKPROP_DATA``). ``os.open(..., 0o666)`` applies the umask instead.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = folder / f".{name}.{secrets.token_hex(4)}.part"
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:  # pragma: no cover - 32 random bits collide
-            continue
-
-
 def _failure_reason(exc: BaseException, timeout: float) -> str:
     import urllib.error
 
@@ -191,7 +165,7 @@ def fetch_file(
     for base in mirrors:
         url = _join(base, remote_name)
         progress = _Progress(url, stream)
-        fd, tmp = _create_temporary(folder, remote_name)
+        fd, tmp = create_temporary(folder, remote_name, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
                 request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
@@ -227,7 +201,7 @@ def fetch_file(
             tmp.unlink(missing_ok=True)
             progress.finish("interrupted")
             raise
-        _fsync_dir(folder)
+        fsync_dir(folder)
         progress.finish("ok, SHA-256 verified")
         return target
     message = f"{remote_name} ({'; '.join(failures)})"
