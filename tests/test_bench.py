@@ -1,0 +1,94 @@
+"""The benchmark suite in its smoke mode: it runs to the end and prints its table.
+
+No timing is asserted anywhere: the figures of a smoke run mean nothing, and a unit test must
+not depend on how busy the machine is. The full benchmark is ``python -m backprop.bench``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from backprop.bench import cli
+from backprop.bench.data import read_idx, synthetic_data
+from backprop.bench.numpy_impl import step_flops
+from backprop.bench.reference import BookTwoLayerNet
+from backprop.bench.timing import interleave
+
+
+@pytest.mark.slow
+def test_smoke_run_completes_and_prints_a_table(tmp_path, capsys):
+    code = cli.main(["--smoke", "--no-torch", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "| contender | median µs/step |" in out
+    assert "## 1. Book-config training step" in out
+    assert "## 2. Full book run" in out
+    assert (tmp_path / "results.md").read_text(encoding="utf-8") in out
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["smoke"] is True
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unknown_section_is_a_usage_error(tmp_path, capsys):
+    code = cli.main(["--smoke", "--only", "nonsense", "--out", str(tmp_path)])
+    assert code == 2
+    assert "unknown sections" in capsys.readouterr().err
+
+
+def test_interleave_rotates_and_reports_ratios():
+    calls = []
+    timings = interleave(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        rounds=4,
+        block=2,
+        warmup=0,
+    )
+    assert calls == ["a", "a", "b", "b", "b", "b", "a", "a"] * 2
+    assert len(timings.per_round["a"]) == 4
+    assert timings.ratio("a", "b") > 0
+
+
+def test_reference_gradient_matches_the_library(rng):
+    """The book-style reference computes the same gradients as TwoLayerNet."""
+    from backprop.networks import TwoLayerNet
+
+    net = TwoLayerNet(6, 5, 3, seed=1)
+    ref = BookTwoLayerNet(6, 5, 3, random=np.random.RandomState(0))
+    for key in ref.params:
+        ref.params[key][...] = net.params[key]
+    x = rng.random((4, 6))
+    t = rng.integers(0, 3, 4)
+    ours = net.gradient(x, t)
+    theirs = ref.gradient(x, np.eye(3)[t])
+    for key in ours:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-10, atol=1e-12)
+
+
+def test_step_flops_counts_no_input_gradient_for_the_first_layer():
+    # forward 2·N·(D·H + H·C); backward dW both layers, dx only of the second
+    assert step_flops([784, 50, 10], 100) == 2 * 100 * (784 * 50 * 2 + 50 * 10 * 3)
+
+
+def test_read_idx_round_trip(tmp_path):
+    (x, _labels), _ = synthetic_data(5, 1, features=4)
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(
+        b"\x00\x00\x08\x03"
+        + (5).to_bytes(4, "big")
+        + (2).to_bytes(4, "big")
+        + (2).to_bytes(4, "big")
+        + x.tobytes()
+    )
+    np.testing.assert_array_equal(read_idx(path), x.reshape(5, 2, 2))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_smoke_book_step_with_the_pytorch_worker(tmp_path, capsys):
+    code = cli.main(["--smoke", "--only", "book", "--quiet", "--out", str(tmp_path)])
+    assert code == 0
+    assert "`torch-f32`" in capsys.readouterr().out
