@@ -225,6 +225,8 @@ def sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     shape = tuple(shape)
     if x.shape == shape:
         return x
+    if x.shape[1:] == shape:  # the common case: a bias broadcast over the batch axis
+        return x.sum(axis=0)
     lead = x.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")

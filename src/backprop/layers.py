@@ -26,6 +26,8 @@ graph (``backprop.visualize``); they describe the code below and are tested agai
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from backprop.functions import check_targets, sample_as_batch, sigmoid, sum_to
@@ -277,7 +279,7 @@ class MatMul(Layer):
         x, W = np.asarray(x), np.asarray(W)
         if x.ndim not in (1, 2) or W.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
             raise ValueError(
-                f"MatMul: cannot multiply x of shape {x.shape} by W of shape {W.shape} "
+                f"{self.name}: cannot multiply x of shape {x.shape} by W of shape {W.shape} "
                 f"(needs 1-D or 2-D operands with x.shape[-1] == W.shape[0])"
             )
         self.x, self.W = x, W
@@ -286,11 +288,12 @@ class MatMul(Layer):
     def backward(self, dout):
         self._check_called(self.x)
         x, W = self.x, self.W
-        # Work in 2-D: a 1-D x is one row, a 1-D W one column.
         dout = self._check_dout(dout, x.shape[:-1] + W.shape[1:])
-        x2 = x.reshape(1, -1) if x.ndim == 1 else x
-        W2 = W.reshape(-1, 1) if W.ndim == 1 else W
-        d2 = dout.reshape(x2.shape[0], W2.shape[1])
+        if x.ndim == 1 or W.ndim == 1:  # a 1-D x is one row, a 1-D W one column
+            x2, W2 = x.reshape(-1, x.shape[-1]), W.reshape(W.shape[0], -1)
+            d2 = dout.reshape(x2.shape[0], W2.shape[1])
+        else:
+            x2, W2, d2 = x, W, dout
         dx = dW = None
         if self.needs_input_grad[0]:
             dx = (d2 @ W2.T).reshape(x.shape)  # dL/dx = dout · Wᵀ
@@ -368,18 +371,23 @@ class Relu(Layer):
     rules = ("∂L/∂x = ∂L/∂out × (1 if x > 0 else 0)",)
 
     def __init__(self):
-        self.mask = None
+        self.out = None
 
     def forward(self, x):
-        x = np.asarray(x)
-        self.mask = x <= 0
-        return np.where(self.mask, x.dtype.type(0), x)
+        self.out = np.maximum(x, 0)  # NaN stays NaN; the dtype of x is kept
+        return self.out
 
     def backward(self, dout):
-        self._check_called(self.mask)
-        dout = self._check_dout(dout, self.mask.shape)
-        # dL/dx = dout where x > 0, else 0 — a new array (the book zeroes dout in place).
-        return np.where(self.mask, dout.dtype.type(0), dout)
+        self._check_called(self.out)
+        dout = self._check_dout(dout, self.out.shape)
+        # dL/dx = dout where x > 0, else 0 (out > 0 exactly where x > 0). A new array: the
+        # book's version zeroes the caller's dout in place.
+        return dout * (self.out > 0)
+
+    @property
+    def mask(self):
+        """Where the gradient stops (x ≤ 0): the book's ``mask``."""
+        return None if self.out is None else ~(self.out > 0)
 
 
 class Sigmoid(Layer):
@@ -565,34 +573,40 @@ class Affine(Layer):
     def forward(self, x):
         x = np.asarray(x)
         W = self.W
+        self.original_x_shape = x.shape
+        if x.ndim != 2 or x.shape[1] != W.shape[0]:
+            x = self._flatten(x)
+        if x.dtype != W.dtype:  # the layer computes in its parameters' dtype
+            x = x.astype(W.dtype)
+        self._matmul.needs_input_grad = (self.compute_dx, True)
+        out = self._matmul.forward(x, W)
+        out += self.b  # a fresh array from the matmul: adding in place copies nothing
+        self.x = x
+        return out
+
+    def _flatten(self, x: np.ndarray) -> np.ndarray:
+        """N-d input (N, ...) as (N, D); or a clear error."""
+        W = self.W
         if x.ndim < 2:
             raise ValueError(
                 f"{self.name}: x must be a batch of shape (N, {W.shape[0]}), got "
                 f"x.shape={x.shape} (W.shape={W.shape}); a single sample is x.reshape(1, -1)"
             )
-        features = int(np.prod(x.shape[1:]))
+        features = math.prod(x.shape[1:])
         if features != W.shape[0]:
             raise ValueError(
                 f"{self.name}: x has {features} features, W expects {W.shape[0]} "
                 f"(x.shape={x.shape}, W.shape={W.shape})"
             )
-        self.original_x_shape = x.shape
-        x2 = x.reshape(x.shape[0], -1)
-        if x2.dtype != W.dtype:  # the layer computes in its parameters' dtype
-            x2 = x2.astype(W.dtype)
-        self._matmul.needs_input_grad = (self.compute_dx, True)
-        out = self._matmul.forward(x2, W)
-        out += self.b  # a fresh array from the matmul: adding in place copies nothing
-        self.x = x2
-        return out
+        return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
         self._check_called(self.x)
         dout = self._check_dout(dout, (self.x.shape[0], self.W.shape[1]))
         dx, self.dW = self._matmul.backward(dout)  # dx = dout · Wᵀ, dW = xᵀ · dout
         self.db = sum_to(dout, self.b.shape)  # db = Σ over the batch (broadcast add)
-        if dx is None:
-            return None
+        if dx is None or dx.shape == self.original_x_shape:
+            return dx
         return dx.reshape(self.original_x_shape)
 
     def __repr__(self) -> str:
@@ -632,26 +646,31 @@ class SoftmaxWithLoss(Layer):
                 f"got x.shape={x.shape}"
             )
         t = check_targets(t, x.shape, "SoftmaxWithLoss")
-        if t.ndim == 2:
+        self.one_hot = t.ndim == 2
+        if self.one_hot:
             t = t.astype(x.dtype, copy=False)  # float64 one-hot must not turn dx into float64
-        if not np.all(np.isfinite(x)):
+        n = x.shape[0]
+        # Non-finite scores give a non-finite loss, checked below: silence NumPy on the way.
+        with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+            z = x - x.max(axis=1, keepdims=True)  # log-softmax = z − log Σ exp z
+            if self.one_hot:
+                picked = (t * z).sum()
+                weight = t.sum(axis=1)  # 1 per row for one-hot targets
+            else:
+                picked = z[np.arange(n), t].sum()
+            y = np.exp(z, out=z)  # z is this call's own array: reuse it
+            s = y.sum(axis=1, keepdims=True)
+            y /= s
+            log_s = np.log(s).ravel()
+            log_s_total = (weight * log_s).sum() if self.one_hot else log_s.sum()
+            loss = (log_s_total - picked) / n
+        if not math.isfinite(loss):
             raise ValueError(
                 f"SoftmaxWithLoss: the scores x contain {np.isnan(x).sum()} NaN and "
                 f"{np.isinf(x).sum()} infinite values (x.shape={x.shape}); the network has "
                 "diverged (often a learning rate that is too high) or its input is not finite"
             )
-        n = x.shape[0]
-        z = x - x.max(axis=1, keepdims=True)
-        with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
-            e = np.exp(z)
-            s = e.sum(axis=1, keepdims=True)
-            self.y = e / s
-        log_s = np.log(s)  # log-softmax = z − log Σ exp z
-        self.one_hot = t.ndim == 2
-        if self.one_hot:
-            loss = -np.sum(t * (z - log_s)) / n
-        else:
-            loss = -(np.sum(z[np.arange(n), t]) - np.sum(log_s)) / n
+        self.y = y
         self.t = t
         self.loss = x.dtype.type(loss)
         return self.loss
