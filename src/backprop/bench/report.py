@@ -402,12 +402,10 @@ def markdown(results: dict) -> str:
         lines += ["", _load_note(tiny), ""]
 
     tensor = results.get("tensor_engine")
-    lines += ["## 5. Tensor engine vs layers (784-50-10, batch 100)", ""]
     if tensor:
+        lines += ["## 5. Tensor engine vs layers (784-50-10, batch 100)", ""]
         lines += _step_table(tensor, ["layers-32", "layers-64"])
         lines += ["", _load_note(tensor), ""]
-    else:
-        lines += ["Not measured: `backprop.autograd.networks.TensorTwoLayerNet` not found.", ""]
 
     num = results.get("numerical_gradient")
     if num:
