@@ -159,7 +159,8 @@ def library_train(
     dtype="float32",
     seed=0,
 ):
-    """The book's run with the library: ``Trainer(...).train()`` on uint8 data.
+    """The book's run with the library as ``backprop train`` runs it: ``Trainer(...).train()``
+    on uint8 data, weights and data order from two streams spawned from ``seed``.
 
     Without ``backprop.training``, a minimal loop with the same step and chunked evaluation.
     """
@@ -168,7 +169,11 @@ def library_train(
     (x_train, t_train), (x_test, t_test) = raw
     t_train = t_train.astype(np.int64)
     t_test = t_test.astype(np.int64)
-    network = TwoLayerNet(x_train.shape[1], hidden_size, 10, seed=seed, dtype=dtype)
+    # Seeds as `backprop train` draws them: one stream for the weights, one for the data order.
+    init_seed, data_seed = np.random.SeedSequence(seed).spawn(2)
+    network = TwoLayerNet(
+        x_train.shape[1], hidden_size, 10, rng=np.random.default_rng(init_seed), dtype=dtype
+    )
     start = time.perf_counter()
     try:
         from backprop.training import Trainer
@@ -185,7 +190,7 @@ def library_train(
             optimizer_params={"lr": learning_rate},
             iters=iters_num,
             batch_size=batch_size,
-            seed=seed,
+            rng=np.random.default_rng(data_seed),
             progress="none",
         )
         history = trainer.train()
