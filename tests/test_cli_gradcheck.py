@@ -36,8 +36,15 @@ def test_gradcheck_two_layer_net_all_pass(capsys):
     assert "network: TwoLayerNet(W1=(784, 3), b1=(3,), W2=(3, 10), b2=(10,)" in out
     assert "2,395 parameters" in out
     assert re.search(r"backprop was [\d,]+× faster", out)
+    assert "numerical side: central differences with h=0.0001 and 2h, Richardson" in out
     assert out.rstrip().endswith("all PASS")
     assert err == ""
+
+
+def test_gradcheck_plain_uses_the_books_central_difference(capsys):
+    code, out, _ = _run(capsys, "--hidden", "3", "--plain")
+    assert code == 0, out
+    assert "numerical side: central difference with h=0.0001\n" in out
 
 
 def test_gradcheck_uses_real_mnist_by_default(capsys):

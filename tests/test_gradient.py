@@ -181,13 +181,34 @@ def test_gradient_check_report_text(rng):
     assert (
         lines[0] == "gradient check of TwoLayerNet (float64, PASS when max relative error ≤ 1e-07)"
     )
+    assert lines[1] == (
+        "numerical side: central differences with h=0.0001 and 2h, Richardson-extrapolated"
+    )
     header = "param shape mean |diff| max rel err worst index result"
-    assert lines[1].split() == header.split()
-    for line, name in zip(lines[2:6], ["W1", "b1", "W2", "b2"], strict=True):
+    assert lines[2].split() == header.split()
+    for line, name in zip(lines[3:7], ["W1", "b1", "W2", "b2"], strict=True):
         assert line.startswith(name)
         assert line.endswith("PASS")
-    assert "faster" in lines[6]
+    assert "(one central difference): backprop was" in lines[7]
+    assert "faster" in lines[7]
     assert lines[-1] == "all PASS"
+
+
+def test_richardson_makes_the_numerical_side_accurate_enough_for_deeper_nets():
+    # A three-layer He-initialised net on which the plain central difference's O(h²) error
+    # alone exceeds 1e-7 (seen on real MNIST; here on fixed random data and weights).
+    rng = np.random.default_rng(0)
+    network = MultiLayerNet(30, [20, 20], 10, "sigmoid", weight_init_std="he", rng=rng)
+    x, t = rng.standard_normal((3, 30)), np.array([1, 4, 7])
+    plain = gradient_check(network, x, t, richardson=False)
+    refined = gradient_check(network, x, t)
+    assert refined.passed
+    assert not plain.passed  # the central difference's own error, not backpropagation's
+    assert refined.method.endswith("Richardson-extrapolated")
+    assert plain.method == "central difference with h=0.0001"
+    worst_plain = max(row.max_rel_error for row in plain.rows)
+    worst_refined = max(row.max_rel_error for row in refined.rows)
+    assert worst_refined < worst_plain / 5
 
 
 def test_gradient_check_works_in_float64_and_leaves_the_network_alone(rng):
