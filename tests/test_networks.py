@@ -362,7 +362,8 @@ def test_load_params_rejects_other_architectures():
 def test_network_from_config_errors():
     with pytest.raises(
         ValueError,
-        match=r"unknown network class 'Big'; known classes: MultiLayerNet, TensorMultiLayerNet, TensorTwoLayerNet, TwoLayerNet",
+        match=r"unknown network class 'Big'; known classes: MultiLayerNet, "
+        r"TensorMultiLayerNet, TensorTwoLayerNet, TwoLayerNet",
     ):
         network_from_config({"class": "Big"})
     with pytest.raises(ValueError, match=r"invalid configuration for TwoLayerNet"):

@@ -5,8 +5,9 @@ its test set, evenly spaced over each class's occurrences in the whole file, and
 original order (so the classes stay interleaved as in MNIST). Spacing them out matters: the
 two halves of MNIST's test set come from different writers, and the first half is harder (a
 model that scores 0.945 on all 10,000 test images scores 0.928 on the first 5,000), so the
-first N of each class would not represent the test set. No randomness: the same source gives the same arrays, and the same
-zlib gives the same bytes (gzip level 9, no file name, mtime 0, like ``gzip -9 -n``).
+first N of each class would not represent the test set. No randomness: the same source gives
+the same arrays, and the same zlib gives the same bytes (gzip level 9, no file name, mtime 0,
+like ``gzip -9 -n``).
 
 The source files are checked against MNIST's published SHA-256 sums (of the decompressed
 content) before anything is written.
