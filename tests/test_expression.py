@@ -190,3 +190,9 @@ def test_book_example_apple_orange():
 def test_unknown_book_example():
     with pytest.raises(ValueError, match="the examples are: apple, apple-orange"):
         book_example("banana")
+
+
+@pytest.mark.parametrize("text", ["x * 1" + "0" * 400, "1e400 * x"])
+def test_numbers_too_large_for_a_float_are_rejected(text):
+    with pytest.raises(ValueError, match="too large for a float"):
+        evaluate(text, {"x": 1.0})

@@ -82,6 +82,12 @@ def _softmax_one_hot(rng, n):
     return SoftmaxWithLoss(), [rng.standard_normal((n, c)), np.eye(c)[rng.integers(0, c, size=n)]]
 
 
+def _softmax_soft_targets(rng, n):
+    # Soft (N, C) targets whose rows do not sum to 1: the gradient is (y·Σt − t)/N.
+    c = int(rng.integers(2, 6))
+    return SoftmaxWithLoss(), [rng.standard_normal((n, c)), rng.uniform(0.1, 1.0, (n, c))]
+
+
 def _softmax_one_sample(rng, n):
     c = int(rng.integers(2, 6))
     return SoftmaxWithLoss(), [rng.standard_normal(c), rng.integers(0, c)]
@@ -154,10 +160,13 @@ CASES = {
     "Affine-images": _affine_images,
     "SoftmaxWithLoss-labels": _softmax_labels,
     "SoftmaxWithLoss-one-hot": _softmax_one_hot,
+    "SoftmaxWithLoss-soft-targets": _softmax_soft_targets,
     "SoftmaxWithLoss-one-sample": _softmax_one_sample,
     "MeanSquaredErrorLoss": _mse,
 }
-LOSS_CASES = {name for name in CASES if "Loss" in name}
+# The issue's ≤ 1e-8 for the losses with labels or one-hot targets; soft targets make a larger
+# loss, whose central difference carries more error: they get the general 1e-7.
+LOSS_CASES = {name for name in CASES if "Loss" in name and "soft" not in name}
 
 
 def _batch_sizes():
@@ -670,7 +679,7 @@ def test_mean_squared_error_loss_bad_input():
 
 
 def test_other_node_errors():
-    with pytest.raises(ValueError, match=r"Log: x must be positive, got min\(x\)=.*0\.0"):
+    with pytest.raises(ValueError, match=r"Log: x must be positive, got min\(x\)=0$"):
         Log().forward(np.array([1.0, 0.0]))
     with pytest.raises(
         ValueError, match=r"Reshape: cannot reshape an array of shape \(2, 3\) \(6 elements\)"
@@ -682,3 +691,39 @@ def test_other_node_errors():
         MatMul().forward(np.zeros((2, 3)), np.zeros((2, 3)))
     with pytest.raises(TypeError, match=r"Pow: the exponent must be a number, got 'a'"):
         Pow("a")
+
+
+def test_arithmetic_nodes_take_lists_as_arrays():
+    np.testing.assert_array_equal(AddLayer().forward([1, 2], [3, 4]), [4, 6])
+    np.testing.assert_array_equal(MulLayer().forward([1, 2], 3), [3, 6])
+    np.testing.assert_array_equal(Sub().forward([1, 2], [3, 4]), [-2, -2])
+    np.testing.assert_array_equal(Div().forward([1, 2], [4, 4]), [0.25, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("layer", "x"),
+    [
+        (Neg(), np.ones(3)),
+        (Pow(2), np.ones(3)),
+        (Exp(), np.ones(3)),
+        (Log(), np.ones(3)),
+        (Tanh(), np.ones(3)),
+        (Sum(axis=0), np.ones((3, 2))),
+        (Mean(axis=0), np.ones((3, 2))),
+        (Reshape((3, 1)), np.ones(3)),
+        (Transpose(), np.ones((3, 1))),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, np.ndarray) else str(v.shape),
+)
+def test_backward_rejects_a_dout_of_the_wrong_shape(layer, x):
+    out = layer.forward(x)
+    wrong = np.ones((*np.shape(out), 2))
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__}\.backward: dout must have"):
+        layer.backward(wrong)
+
+
+def test_pow_with_a_numpy_scalar_exponent_keeps_float32():
+    x = np.ones(3, dtype=np.float32)
+    layer = Pow(np.float64(2))
+    assert layer.forward(x).dtype == np.float32
+    assert layer.backward(np.ones(3, np.float32)).dtype == np.float32

@@ -56,6 +56,14 @@ __all__ = [
 ]
 
 
+def _operand(x):
+    """Numbers and arrays as they are; lists and other array-likes as arrays (``[1, 2] + [3]``
+    would otherwise concatenate lists)."""
+    if isinstance(x, (np.ndarray, np.generic, int, float)):
+        return x
+    return np.asarray(x)
+
+
 def _shape(x) -> tuple[int, ...]:
     return np.shape(x)
 
@@ -132,6 +140,7 @@ class AddLayer(Layer):
         self.y_shape = None
 
     def forward(self, x, y):
+        x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x + y
@@ -156,6 +165,7 @@ class MulLayer(Layer):
         self.y = None
 
     def forward(self, x, y):
+        x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
         self.x, self.y = x, y
         return x * y
@@ -180,6 +190,7 @@ class Sub(Layer):
         self.y_shape = None
 
     def forward(self, x, y):
+        x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
         self.x_shape, self.y_shape = _shape(x), _shape(y)
         return x - y
@@ -202,6 +213,7 @@ class Div(Layer):
         self.y = None
 
     def forward(self, x, y):
+        x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
         self.x, self.y = x, y
         return x / y
@@ -222,15 +234,16 @@ class Neg(Layer):
     rules = ("∂L/∂x = ∂L/∂out × (−1)",)
 
     def __init__(self):
-        self.called = None
+        self.x_shape = None
 
     def forward(self, x):
-        self.called = True
+        x = _operand(x)
+        self.x_shape = _shape(x)
         return -x
 
     def backward(self, dout):
-        self._check_called(self.called)
-        return -dout  # dL/dx = −dout
+        self._check_called(self.x_shape)
+        return -self._check_dout(dout, self.x_shape)  # dL/dx = −dout
 
 
 class Pow(Layer):
@@ -241,7 +254,8 @@ class Pow(Layer):
     def __init__(self, c):
         if not np.isscalar(c) or isinstance(c, (bool, str)):
             raise TypeError(f"Pow: the exponent must be a number, got {c!r}")
-        self.c = c
+        # A NumPy scalar would promote float32 data to its own dtype; a Python number does not.
+        self.c = c.item() if isinstance(c, np.generic) else c
         self.x = None
 
     @property
@@ -249,11 +263,12 @@ class Pow(Layer):
         return f"**{self.c:g}"
 
     def forward(self, x):
-        self.x = x
-        return x**self.c
+        self.x = _operand(x)
+        return self.x**self.c
 
     def backward(self, dout):
         self._check_called(self.x)
+        dout = self._check_dout(dout, _shape(self.x))
         return dout * self.c * self.x ** (self.c - 1)  # dL/dx = dout · c·x^(c−1)
 
     def __repr__(self) -> str:
@@ -322,7 +337,7 @@ class Exp(Layer):
 
     def backward(self, dout):
         self._check_called(self.out)
-        return dout * self.out  # dL/dx = dout · exp(x)
+        return self._check_dout(dout, _shape(self.out)) * self.out  # dL/dx = dout · exp(x)
 
 
 class Log(Layer):
@@ -337,13 +352,13 @@ class Log(Layer):
     def forward(self, x):
         x = np.asarray(x)
         if np.any(x <= 0):
-            raise ValueError(f"Log: x must be positive, got min(x)={np.min(x)!r}")
+            raise ValueError(f"{self.name}: x must be positive, got min(x)={np.min(x):g}")
         self.x = x
         return np.log(x)
 
     def backward(self, dout):
         self._check_called(self.x)
-        return dout / self.x  # dL/dx = dout / x
+        return self._check_dout(dout, self.x.shape) / self.x  # dL/dx = dout / x
 
 
 class Tanh(Layer):
@@ -361,6 +376,7 @@ class Tanh(Layer):
 
     def backward(self, dout):
         self._check_called(self.out)
+        dout = self._check_dout(dout, _shape(self.out))
         return dout * (1 - self.out * self.out)  # dL/dx = dout · (1 − tanh²x)
 
 
@@ -424,15 +440,18 @@ class Sum(Layer):
         self.axis = axis
         self.keepdims = keepdims
         self.x_shape = None
+        self.out_shape = None
 
     def forward(self, x):
         x = np.asarray(x)
         self.x_shape = x.shape
-        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+        out = np.sum(x, axis=self.axis, keepdims=self.keepdims)
+        self.out_shape = np.shape(out)
+        return out
 
     def backward(self, dout):
         self._check_called(self.x_shape)
-        dout = np.asarray(dout)
+        dout = self._check_dout(dout, self.out_shape)
         if not self.keepdims and self.axis is not None:
             axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
             ndim = len(self.x_shape)
@@ -474,6 +493,7 @@ class Reshape(Layer):
     def __init__(self, shape):
         self.shape = tuple(shape) if np.iterable(shape) else (shape,)
         self.x_shape = None
+        self.out_shape = None
 
     def forward(self, x):
         x = np.asarray(x)
@@ -484,12 +504,12 @@ class Reshape(Layer):
                 f"Reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) "
                 f"into shape {self.shape}"
             ) from None
-        self.x_shape = x.shape
+        self.x_shape, self.out_shape = x.shape, out.shape
         return out
 
     def backward(self, dout):
         self._check_called(self.x_shape)
-        return np.reshape(dout, self.x_shape)
+        return self._check_dout(dout, self.out_shape).reshape(self.x_shape)
 
     def __repr__(self) -> str:
         return f"Reshape(shape={self.shape!r})"
@@ -504,14 +524,18 @@ class Transpose(Layer):
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
         self.ndim = None
+        self.out_shape = None
 
     def forward(self, x):
         x = np.asarray(x)
         self.ndim = x.ndim
-        return np.transpose(x, self.axes)
+        out = np.transpose(x, self.axes)
+        self.out_shape = out.shape
+        return out
 
     def backward(self, dout):
         self._check_called(self.ndim)
+        dout = self._check_dout(dout, self.out_shape)
         if self.axes is None:
             return np.transpose(dout)
         return np.transpose(dout, np.argsort([a % self.ndim for a in self.axes]))
@@ -620,7 +644,8 @@ class SoftmaxWithLoss(Layer):
     ``t``, either integer labels (N,) or one-hot (N, C), and returns the mean loss over the
     batch. The loss is computed with log-sum-exp, exactly, so forward and backward agree to
     rounding error (the book's ``log(y + 1e-7)`` does not). ``backward(dout=1)`` returns
-    (y − t) / N × dout.
+    (y − t) / N × dout. (N, C) targets may also be soft (label smoothing): for rows that do
+    not sum to 1 the gradient is (y·Σt − t) / N × dout.
     """
 
     label = "Softmax-with-Loss"
@@ -631,6 +656,7 @@ class SoftmaxWithLoss(Layer):
         self.y = None  # softmax output
         self.t = None  # targets as given (labels or one-hot)
         self.one_hot = None
+        self.t_sum = None
         self.in_shape = None
 
     def forward(self, x, t):
@@ -655,7 +681,7 @@ class SoftmaxWithLoss(Layer):
             z = x - x.max(axis=1, keepdims=True)  # log-softmax = z − log Σ exp z
             if self.one_hot:
                 picked = (t * z).sum()
-                weight = t.sum(axis=1)  # 1 per row for one-hot targets
+                weight = t.sum(axis=1)  # 1 per row for one-hot targets; any ≥ 0 for soft ones
             else:
                 picked = z[np.arange(n), t].sum()
             y = np.exp(z, out=z)  # z is this call's own array: reuse it
@@ -672,6 +698,7 @@ class SoftmaxWithLoss(Layer):
             )
         self.y = y
         self.t = t
+        self.t_sum = weight.reshape(-1, 1) if self.one_hot else None
         self.loss = x.dtype.type(loss)
         return self.loss
 
@@ -680,8 +707,8 @@ class SoftmaxWithLoss(Layer):
         dout = self._check_dout(dout, ())
         n = self.y.shape[0]
         scale = self.y.dtype.type(dout / n)
-        if self.one_hot:
-            dx = (self.y - self.t) * scale
+        if self.one_hot:  # y·Σt − t: y − t when each row of t sums to 1
+            dx = (self.y * self.t_sum - self.t) * scale
         else:
             dx = self.y.copy()
             dx[np.arange(n), self.t] -= 1

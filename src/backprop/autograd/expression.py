@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -112,7 +113,16 @@ class _Builder:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _reject(f"the constant {value!r} (only real numbers)", node)
-        return float(value)  # floats, never Python's unbounded integers
+        try:
+            number = float(value)  # floats, never Python's unbounded integers
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(
+                f"expression: the number at column {node.col_offset + 1} is too large for a "
+                f"float (|x| must be below {sys.float_info.max:.3g})"
+            )
+        return number
 
     def _Name(self, node: ast.Name):
         if node.id in self.variables:
