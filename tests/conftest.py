@@ -1,4 +1,5 @@
-"""Shared fixtures: a seeded random generator for every test and the path of the real MNIST."""
+"""Shared fixtures: a seeded random generator and an isolated data cache for every test, and
+the path of the real MNIST."""
 
 from __future__ import annotations
 
@@ -24,6 +25,25 @@ def rng(request) -> np.random.Generator:
     Autouse, so that no test falls back on the global ``np.random`` state.
     """
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch) -> Path:
+    """A fresh home and cache for every test, and mirrors that refuse connections.
+
+    Autouse, so that no test reads the developer's ``~/.cache/backprop`` or ``$BACKPROP_DATA``
+    (or downloads): a test that needs the real MNIST asks for ``mnist_dir`` and passes it.
+    Returns the temporary home folder.
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
+    monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
+    monkeypatch.delenv("BACKPROP_DATA", raising=False)
+    # Port 9 (discard) on the loopback: a test that forgot its mirrors fails fast, offline.
+    monkeypatch.setenv("BACKPROP_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    monkeypatch.setenv("BACKPROP_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    return home
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 
 import numpy as np
 import pytest
 
-from backprop.bench import cli
+from backprop.bench import cli, report
 from backprop.bench.data import read_idx, synthetic_data
 from backprop.bench.numpy_impl import step_flops
 from backprop.bench.reference import BookTwoLayerNet
@@ -31,6 +32,41 @@ def test_smoke_run_completes_and_prints_a_table(tmp_path, capsys):
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert results["smoke"] is True
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _full_disk(fd):
+    raise OSError("disk full")
+
+
+def test_failed_report_write_keeps_the_previous_files(tmp_path, monkeypatch):
+    previous = {name: f"previous {name}".encode() for name in ("results.md", "results.json")}
+    for name, data in previous.items():
+        (tmp_path / name).write_bytes(data)
+    monkeypatch.setattr(cli, "run", lambda args: {"smoke": True})
+    monkeypatch.setattr(report, "markdown", lambda results: "| table |")
+    monkeypatch.setattr(report, "chart", lambda results, path: None)
+    monkeypatch.setattr(os, "fsync", _full_disk)
+    with pytest.raises(OSError, match="disk full"):
+        cli.main(["--quiet", "--out", str(tmp_path)])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == previous
+
+
+def test_failed_chart_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"previous chart")
+    results = {
+        "book_step": {"median_us": {"library": 10.0, "reference": 20.0}},
+        "machine": {"cpu": "test CPU", "cpus": 1},
+    }
+    monkeypatch.setattr(os, "fsync", _full_disk)
+    with pytest.raises(OSError, match="disk full"):
+        report.chart(results, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["chart.png"]
+    assert path.read_bytes() == b"previous chart"
+    monkeypatch.undo()
+    assert report.chart(results, path) == path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_unknown_section_is_a_usage_error(tmp_path, capsys):

@@ -183,6 +183,63 @@ def test_integer_parameters_are_refused(tmp_path):
         load_checkpoint(path)
 
 
+def _rewrite_network_config(path: Path, **changes) -> None:
+    """Change the ``network`` entry of a checkpoint's metadata, as a hostile file would."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(np.load(io.BytesIO(entries["metadata.json.npy"])).tobytes())
+    metadata["network"].update(changes)
+    buffer = io.BytesIO()
+    np.save(buffer, _metadata(**metadata))
+    entries["metadata.json.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize(
+    ("network", "changes", "fragments"),
+    [
+        (
+            TwoLayerNet(784, 20, 10, seed=0),
+            {"hidden_size": 10**9},
+            ["W1 has shape (784, 20), the configuration says (784, 1000000000)"],
+        ),
+        (
+            MultiLayerNet(6, [5, 4], 3, seed=0),
+            {"hidden_size_list": [5, 10**11]},
+            ["W2 has shape (5, 4), the configuration says (5, 100000000000)", "b2 has shape"],
+        ),
+        (
+            MultiLayerNet(6, [5, 4], 3, seed=0),
+            {"hidden_size_list": [5]},
+            ["unexpected W3, b3", "W2 has shape (5, 4), the configuration says (5, 3)"],
+        ),
+    ],
+    ids=["huge-hidden-size", "huge-hidden-size-list", "fewer-layers"],
+)
+def test_configuration_is_checked_against_the_stored_shapes_before_building(
+    tmp_path, network, changes, fragments
+):
+    # A network of the configuration's sizes is never allocated (it would take TiBs).
+    path = save_checkpoint(tmp_path / "m.npz", network)
+    _rewrite_network_config(path, **changes)
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "does not fit the stored parameters" in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_configuration_with_a_size_that_is_not_a_number(tmp_path):
+    path = save_checkpoint(tmp_path / "m.npz", TwoLayerNet(4, 3, 2, seed=0))
+    _rewrite_network_config(path, hidden_size="3")
+    with pytest.raises(ValueError, match=r"m\.npz: .*hidden_size must be a positive integer"):
+        load_checkpoint(path)
+
+
 # -- no pickle --------------------------------------------------------------------------------
 
 

@@ -22,17 +22,6 @@ from backprop.datasets.mnist import FILES
 REAL_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory, monkeypatch):
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
-    monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
-    monkeypatch.delenv("BACKPROP_DATA", raising=False)
-    monkeypatch.setenv("BACKPROP_MNIST_MIRRORS", "http://127.0.0.1:9/")
-    monkeypatch.setenv("BACKPROP_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")
-
-
 @pytest.fixture
 def tiny_mnist(tmp_path, monkeypatch):
     """Make "mnist" a tiny made-up dataset served from a file:// mirror; return the mirror."""

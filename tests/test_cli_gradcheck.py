@@ -6,15 +6,18 @@ size of 2 or 3 on the same 784-input network, about 5,000 forward passes.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from backprop import __version__
 from backprop.cli import main
+from backprop.datasets import cache_dir
 
 ROW = re.compile(r"^(W\d|b\d)\s+\(.*\)\s+\S+\s+\S+\s+\(.*\)\s+(PASS|FAIL)$")
 
@@ -48,16 +51,33 @@ def test_gradcheck_plain_uses_the_books_central_difference(capsys):
 
 
 def test_gradcheck_uses_real_mnist_by_default(capsys):
-    pytest.importorskip("backprop.datasets")
     code, out, _ = _run(capsys, "--hidden", "2")
     assert code == 0
     # MNIST's first three training images are a 5, a 0 and a 4 (the sample keeps them first)
     assert re.search(r"data: the first 3 training images of .*MNIST.* \(labels 5, 0, 4\)", out)
 
 
+def test_gradcheck_reads_the_tests_own_cache():
+    # conftest's autouse isolated_env: never the developer's ~/.cache/backprop or $BACKPROP_DATA
+    assert "BACKPROP_DATA" not in os.environ
+    assert cache_dir() == Path(os.environ["HOME"]) / "xdg-cache" / "backprop"
+
+
+def test_gradcheck_converts_only_its_batch_to_float(capsys):
+    # The sample's 12,000 images as float64 would take 72 MiB; as uint8 pixels, 9 MiB.
+    tracemalloc.start()
+    try:
+        code, out, _ = _run(capsys, "--hidden", "1", "--batch-size", "2", "--data", "sample")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0, out
+    assert "data: the first 2 training images of the MNIST sample" in out
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
 @pytest.mark.slow
 def test_gradcheck_real_mnist_from_a_folder(capsys, mnist_dir):
-    pytest.importorskip("backprop.datasets")
     code, out, _ = _run(capsys, "--hidden", "2", "--batch-size", "4", "--data-dir", str(mnist_dir))
     assert code == 0
     assert f"data: the first 4 training images of MNIST in {mnist_dir} (labels 5, 0, 4, 1)" in out
@@ -69,16 +89,6 @@ def test_gradcheck_random_data(capsys):
     assert code == 0
     assert "data: 3 random images and labels (seed 3)" in out
     assert set(_rows(out).values()) == {"PASS"}
-
-
-def test_gradcheck_works_without_the_datasets_module(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "backprop.datasets", None)  # import fails
-    code, out, _ = _run(capsys, "--hidden", "2")
-    assert code == 0
-    assert "data: 3 random images and labels (seed 0) (MNIST could not be read)" in out
-    code, _, err = _run(capsys, "--hidden", "2", "--data", "sample")
-    assert code == 2
-    assert "--data sample needs the module backprop.datasets, which is not available" in err
 
 
 def test_gradcheck_multi_layer_net(capsys):
@@ -125,8 +135,6 @@ def test_gradcheck_exit_code_1_when_a_row_fails(capsys):
     ],
 )
 def test_gradcheck_bad_arguments(capsys, argv, message):
-    if "sample" in argv:
-        pytest.importorskip("backprop.datasets")
     code, _, err = _run(capsys, *argv)
     assert code == 2
     assert err.startswith("backprop gradcheck: error: ")
@@ -136,7 +144,6 @@ def test_gradcheck_bad_arguments(capsys, argv, message):
 
 @pytest.mark.parametrize("data", ["auto", "mnist"])
 def test_gradcheck_missing_data_folder_is_an_error_not_a_download(capsys, tmp_path, data):
-    pytest.importorskip("backprop.datasets")
     folder = tmp_path / "none"
     code, out, err = _run(capsys, "--hidden", "2", "--data", data, "--data-dir", str(folder))
     assert code == 2

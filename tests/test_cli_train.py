@@ -208,6 +208,24 @@ def test_evaluate_unknown_dataset(trained):
     _assert_one_line_error(code, stdout, stderr, "--dataset must be one of")
 
 
+def test_evaluate_refuses_a_model_with_fewer_outputs_than_classes(tmp_path):
+    from backprop.checkpoint import save_checkpoint
+    from backprop.networks import TwoLayerNet
+
+    model = save_checkpoint(
+        tmp_path / "model.npz",
+        TwoLayerNet(784, 20, 5, seed=0),
+        metadata={"dataset": "mnist-sample"},
+    )
+    code, stdout, stderr = run_cli("evaluate", model)
+    _assert_one_line_error(
+        code,
+        stdout,
+        stderr,
+        f"{model}: the network has 5 outputs, the mnist-sample dataset has 10 classes",
+    )
+
+
 def test_predict_bad_images(trained, tmp_path):
     out, _ = trained
     model = out / "model.npz"

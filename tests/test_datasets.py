@@ -1,9 +1,9 @@
 """Tests for backprop.datasets (book 3.6.1): IDX files, loaders, sources, downloads, sample.
 
 Everything runs on tiny IDX files written to ``tmp_path`` and a local HTTP server on 127.0.0.1;
-no test touches the internet (an autouse fixture points the mirror variables at a refused
-port). The real MNIST files of ``../shared/data/mnist`` and Debian's Fashion-MNIST are used in
-two short smoke tests when they exist.
+no test touches the internet (conftest's autouse ``isolated_env`` points the mirror variables
+at a refused port). The real MNIST files of ``../shared/data/mnist`` and Debian's Fashion-MNIST
+are used in two short smoke tests when they exist.
 """
 
 from __future__ import annotations
@@ -53,20 +53,6 @@ TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = FILES
 
 # --------------------------------------------------------------------------------------------
 # Helpers and fixtures
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory, monkeypatch):
-    """A fresh home and cache for every test, and mirrors that refuse connections."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
-    monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
-    monkeypatch.delenv("BACKPROP_DATA", raising=False)
-    # Port 9 (discard) on the loopback: a test that forgot its mirrors fails fast, offline.
-    monkeypatch.setenv("BACKPROP_MNIST_MIRRORS", "http://127.0.0.1:9/")
-    monkeypatch.setenv("BACKPROP_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")
-    return home
 
 
 def make_split(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

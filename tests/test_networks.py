@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop.datasets import load_mnist
 from backprop.gradient import gradient_check, numerical_gradient, relative_error
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from backprop.networks import MultiLayerNet, TwoLayerNet, network_from_config
@@ -137,7 +138,6 @@ def test_two_layer_net_loss_and_gradient(rng):
 
 @pytest.mark.slow
 def test_two_layer_net_gradient_on_real_mnist(rng, mnist_dir):
-    load_mnist = pytest.importorskip("backprop.datasets").load_mnist
     (x_train, t_train), _ = load_mnist(data_dir=mnist_dir, download=False)
     network = TwoLayerNet(784, 3, 10, rng=rng)
     report = gradient_check(network, x_train[:3], t_train[:3])
@@ -357,6 +357,22 @@ def test_load_params_rejects_other_architectures():
         r"W1 has shape \(4, 5\), expected \(4, 3\); b1 has shape \(5,\), expected \(3,\)",
     ):
         network.load_params(params)
+
+
+def test_network_from_config_with_params_checks_the_sizes_first():
+    network = MultiLayerNet(4, [3, 3], 2, seed=0)
+    copy = network_from_config(network.config(), params=network.params)
+    for key in network.params:
+        np.testing.assert_array_equal(copy.params[key], network.params[key])
+    config = {**network.config(), "hidden_size_list": [3, 10**12]}  # would need TiBs
+    with pytest.raises(
+        ValueError,
+        match=r"the configuration of MultiLayerNet does not fit the stored parameters: "
+        r"W2 has shape \(3, 3\), the configuration says \(3, 1000000000000\); "
+        r"b2 has shape \(3,\), the configuration says \(1000000000000,\); "
+        r"W3 has shape \(3, 2\), the configuration says \(1000000000000, 2\)",
+    ):
+        network_from_config(config, params=network.params)
 
 
 def test_network_from_config_errors():

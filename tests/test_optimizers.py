@@ -211,6 +211,26 @@ def test_update_checks_keys_and_shapes():
         optimizer.update(params, {"W": np.ones((2, 3)), "b": np.ones(2)})
 
 
+@pytest.mark.parametrize("grad", [None, [1.0, 2.0]], ids=["None", "list"])
+@pytest.mark.parametrize("later", [False, True], ids=["first-update", "later-update"])
+def test_update_refuses_a_gradient_that_is_not_an_array(grad, later):
+    optimizer = Adam()
+    params = {"W": np.ones(2), "b": np.ones(2)}
+    if later:
+        optimizer.update(params, {"W": np.ones(2), "b": np.ones(2)})
+    before = {key: value.copy() for key, value in params.items()}
+    with pytest.raises(
+        TypeError,
+        match=rf"Adam.update: grads\['b'\] must be a NumPy array of shape \(2,\), "
+        rf"got {type(grad).__name__}",
+    ):
+        optimizer.update(params, {"W": np.ones(2), "b": grad})
+    # Nothing was updated half-way.
+    assert optimizer.iteration == int(later)
+    for key, value in params.items():
+        np.testing.assert_array_equal(value, before[key])
+
+
 def test_update_refuses_integer_parameters():
     with pytest.raises(TypeError, match="must be a floating NumPy array"):
         SGD().update({"W": np.ones(2, dtype=np.int64)}, {"W": np.ones(2)})

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -183,6 +184,24 @@ def test_evaluation_covers_train_and_test_sets_in_chunks():
 def test_confusion_matrix():
     matrix = confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], 3)
     assert matrix.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("t", "y", "message"),
+    [
+        ([0, 7, 1], [0, 1, 1], "t holds the label 7, outside 0..4 (num_classes=5)"),
+        ([0, 1, 1], [0, 1, 5], "y holds the label 5, outside 0..4 (num_classes=5)"),
+        ([0, -1, 1], [0, 1, 1], "t holds the label -1, outside 0..4 (num_classes=5)"),
+    ],
+)
+def test_confusion_matrix_refuses_labels_outside_the_classes(t, y, message):
+    with pytest.raises(ValueError, match=re.escape(f"confusion_matrix: {message}")):
+        confusion_matrix(t, y, 5)
+
+
+def test_confusion_matrix_refuses_negative_labels_without_num_classes():
+    with pytest.raises(ValueError, match=r"y holds the label -2, outside 0\.\.1"):
+        confusion_matrix([0, 1], [-2, 1])
 
 
 # -- protocol ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import shutil
 
 import numpy as np
@@ -124,6 +125,23 @@ def test_save_dot_text(apple, tmp_path):
     assert path.read_text(encoding="utf-8") == draw_graph(apple)
     dot = draw_graph(apple, tmp_path / "graph.gv")
     assert (tmp_path / "graph.gv").read_text(encoding="utf-8") == dot
+
+
+@pytest.mark.parametrize("name", ["graph.dot", "graph.png"])
+def test_failed_save_keeps_the_previous_file_and_leaves_no_temporary(
+    apple, tmp_path, no_graphviz, monkeypatch, name
+):
+    path = tmp_path / name
+    path.write_bytes(b"previous picture")
+
+    def full_disk(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="disk full"):
+        save_graph(apple, path)
+    assert path.read_bytes() == b"previous picture"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_png_fallback_without_graphviz(apple, tmp_path, no_graphviz):

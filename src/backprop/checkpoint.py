@@ -282,13 +282,15 @@ def load_checkpoint(path: str | os.PathLike[str], network=None) -> Checkpoint:
         if not isinstance(config, dict):
             raise _not_a_checkpoint(path, "its metadata has no network configuration")
         try:
-            network = network_from_config(config)
+            # Checks the configuration's sizes against the stored shapes before building.
+            network = network_from_config(config, params=params)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
-    try:
-        network.load_params(params)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    else:
+        try:
+            network.load_params(params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
     optimizer = _load_optimizer(path, metadata.get("optimizer"), arrays, network.params)
     extra = {
         key: value for key, value in arrays.items() if not key.startswith(("params/", "optimizer/"))

@@ -187,6 +187,11 @@ class Network:
         raise NotImplementedError
 
     # -- hooks for subclasses ---------------------------------------------------------------
+    @staticmethod
+    def _sizes_from_config(config: dict) -> list[int]:
+        """The layer sizes ``[input, hidden..., output]`` that ``config`` asks for, checked."""
+        raise NotImplementedError
+
     def _build_layers(self) -> None:
         raise NotImplementedError
 
@@ -243,6 +248,11 @@ class TwoLayerNet(Network):
         self.params["W2"] = (std2 * gen.standard_normal((hidden_size, output_size))).astype(dt)
         self.params["b2"] = np.zeros(output_size, dtype=dt)
         self._build_layers()
+
+    @staticmethod
+    def _sizes_from_config(config: dict) -> list[int]:
+        names = ("input_size", "hidden_size", "output_size")
+        return [_check_size(name, config.get(name)) for name in names]
 
     def _build_layers(self) -> None:
         p = self.params
@@ -325,6 +335,19 @@ class MultiLayerNet(Network):
             self.params[f"b{i}"] = np.zeros(sizes[i], dtype=dt)
         self._build_layers()
 
+    @staticmethod
+    def _sizes_from_config(config: dict) -> list[int]:
+        hidden = config.get("hidden_size_list")
+        if isinstance(hidden, (int, np.integer)):
+            hidden = [hidden]
+        if not isinstance(hidden, (list, tuple)):
+            raise ValueError(f"hidden_size_list must be a list of sizes, got {hidden!r}")
+        return [
+            _check_size("input_size", config.get("input_size")),
+            *(_check_size(f"hidden_size_list[{i}]", n) for i, n in enumerate(hidden)),
+            _check_size("output_size", config.get("output_size")),
+        ]
+
     def _build_layers(self) -> None:
         n = len(self.hidden_size_list) + 1
         activation = {"relu": Relu, "sigmoid": Sigmoid}[self.activation]
@@ -374,8 +397,40 @@ def _network_classes() -> dict[str, type]:
     return {cls.__name__: cls for cls in classes}
 
 
-def network_from_config(config: dict, seed: int | None = None) -> Network:
-    """Build a network from ``Network.config()`` (its parameters freshly initialised)."""
+def _check_config_fits(name: str, cls: type, config: dict, params: dict) -> None:
+    """Raise ValueError unless ``config`` asks for parameters of the shapes of ``params``.
+
+    Computed from the sizes alone, before anything is allocated: a damaged or hostile
+    configuration (``hidden_size=10**9``) must not make the caller build a huge network.
+    """
+    sizes = cls._sizes_from_config(config)
+    expected = {}
+    for i in range(1, len(sizes)):
+        expected[f"W{i}"] = (sizes[i - 1], sizes[i])
+        expected[f"b{i}"] = (sizes[i],)
+    problems = []
+    missing = [k for k in expected if k not in params]
+    extra = [k for k in params if k not in expected]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected {', '.join(extra)}")
+    for k, shape in expected.items():
+        if k in params and np.shape(params[k]) != shape:
+            problems.append(f"{k} has shape {np.shape(params[k])}, the configuration says {shape}")
+    if problems:
+        listed = "; ".join(problems)
+        message = f"the configuration of {name} does not fit the stored parameters: {listed}"
+        raise ValueError(message)
+
+
+def network_from_config(config: dict, seed: int | None = None, params=None) -> Network:
+    """Build a network from ``Network.config()``.
+
+    Its parameters are freshly initialised, or, with ``params`` (dict of name → array), set
+    to those; the configuration's sizes are then checked against the arrays' shapes before
+    the network is built (ValueError listing the names and shapes that differ).
+    """
     config = dict(config)
     name = config.pop("class", None)
     classes = _network_classes()
@@ -383,7 +438,12 @@ def network_from_config(config: dict, seed: int | None = None) -> Network:
         raise ValueError(
             f"unknown network class {name!r}; known classes: {', '.join(sorted(classes))}"
         )
+    if params is not None:
+        _check_config_fits(name, classes[name], config, params)
     try:
-        return classes[name](**config, seed=seed)
+        network = classes[name](**config, seed=seed)
     except TypeError as exc:
         raise ValueError(f"invalid configuration for {name}: {exc}") from None
+    if params is not None:
+        network.load_params(params)
+    return network

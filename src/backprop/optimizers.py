@@ -87,6 +87,13 @@ class Optimizer:
         """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
         if grads.keys() != params.keys():
             self._raise_keys(params, grads)
+        for key, grad in grads.items():  # all checked first: nothing is updated half-way
+            if not isinstance(grad, np.ndarray):
+                message = (
+                    f"{type(self).__name__}.update: grads[{key!r}] must be a NumPy array of "
+                    f"shape {np.shape(params[key])}, got {type(grad).__name__}"
+                )
+                raise TypeError(message)
         self.iteration += 1
         for key, param in params.items():
             grad = grads[key]

@@ -163,7 +163,8 @@ def confusion_matrix(t, y, num_classes: int | None = None) -> np.ndarray:
     t, y : ndarray of int, shape (N,)
         True and predicted labels.
     num_classes : int, optional
-        Default: 1 + the largest label in ``t`` or ``y``.
+        Default: 1 + the largest label in ``t`` or ``y``. Every label must lie in
+        ``0 .. num_classes - 1`` (else a ValueError naming the first one outside).
     """
     t, y = np.asarray(t), np.asarray(y)
     if t.shape != y.shape or t.ndim != 1:
@@ -173,6 +174,14 @@ def confusion_matrix(t, y, num_classes: int | None = None) -> np.ndarray:
         )
     if num_classes is None:
         num_classes = int(max(t.max(initial=-1), y.max(initial=-1))) + 1
+    for name, labels in (("t", t), ("y", y)):
+        outside = labels[(labels < 0) | (labels >= num_classes)]
+        if outside.size:
+            message = (
+                f"confusion_matrix: {name} holds the label {outside[0]}, outside "
+                f"0..{num_classes - 1} (num_classes={num_classes})"
+            )
+            raise ValueError(message)
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (t, y), 1)
     return matrix

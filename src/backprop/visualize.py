@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop._atomic import atomic_write
 from backprop.autograd.core import Function, Tensor, backward_order
 
 __all__ = ["draw_graph", "explain", "mimebundle", "save_graph"]
@@ -477,7 +478,8 @@ def save_graph(output: Tensor, path, *, engine: str = "auto", rankdir: str = "LR
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".dot", ".gv"):
-        path.write_text(draw_graph(output, rankdir=rankdir), encoding="utf-8")
+        with atomic_write(path, "w", encoding="utf-8") as file:
+            file.write(draw_graph(output, rankdir=rankdir))
         return "dot-text"
     if suffix not in (".svg", ".png"):
         raise ValueError(
@@ -485,7 +487,8 @@ def save_graph(output: Tensor, path, *, engine: str = "auto", rankdir: str = "LR
             f".dot or .gv"
         )
     data, used = _render(output, suffix[1:], engine, rankdir)
-    path.write_bytes(data)
+    with atomic_write(path) as file:
+        file.write(data)
     return used
 
 

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from backprop._atomic import atomic_write
 from backprop.bench import report, suite, torch_impl
 from backprop.bench.data import find_mnist_dir, load_raw_mnist, synthetic_data
-from backprop.bench.library import library_parts
 from backprop.bench.timing import QuietGate
 from backprop.bench.torch_worker import TorchWorker
 
@@ -76,10 +76,6 @@ def run(args) -> dict:
         notes.append(
             "PyTorch is not installed: its contenders were skipped (pip install torch==2.13.0)."
         )
-    parts = library_parts()
-    missing = [name for name, present in parts.items() if not present]
-    if missing:
-        notes.append(f"Library parts missing at run time (stand-ins used): {', '.join(missing)}.")
 
     data_dir = None
     if args.smoke:
@@ -106,16 +102,14 @@ def run(args) -> dict:
         worker = TorchWorker(threads=threads, data_dir=data_dir, synthetic=synthetic)
     try:
         return _sections(
-            args, config, sections, raw, data_dir, worker, threads, notes, log, parts, started
+            args, config, sections, raw, data_dir, worker, threads, notes, log, started
         )
     finally:
         if worker is not None:
             worker.close()
 
 
-def _sections(
-    args, config, sections, raw, data_dir, worker, threads, notes, log, parts, started
-) -> dict:
+def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log, started) -> dict:
     use_torch = worker is not None
     budget = args.max_wait if args.max_wait is not None else (0.0 if args.smoke else 240.0)
     gate = QuietGate(budget, log=log)
@@ -124,7 +118,6 @@ def _sections(
         "smoke": args.smoke,
         "machine": machine,
         "notes": notes,
-        "library_parts": parts,
         "threads": threads,
     }
     if "book" in sections:
@@ -177,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     text = report.markdown(results)
-    (out / "results.md").write_text(text, encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    with atomic_write(out / "results.md", "w", encoding="utf-8") as file:
+        file.write(text)
+    with atomic_write(out / "results.json", "w", encoding="utf-8") as file:
+        json.dump(results, file, indent=1, default=str)
     png = report.chart(results, out / "chart.png")
     print(text)
     written = ", ".join(str(p) for p in (out / "results.md", out / "results.json", png) if p)

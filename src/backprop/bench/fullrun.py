@@ -32,9 +32,7 @@ def _raw_data(args, *, library: bool):
     if library:
         from backprop.bench.library import load_library_mnist
 
-        data = load_library_mnist(args.data_dir)
-        if data is not None:
-            return data, "backprop.datasets.load_mnist(dtype=uint8)"
+        return load_library_mnist(args.data_dir), "backprop.datasets.load_mnist(dtype=uint8)"
     return load_raw_mnist(args.data_dir), "benchmark IDX reader"
 
 
@@ -61,9 +59,7 @@ def _train_function(impl: str):
 
         return book_train, {"image_dtype": "float32" if impl == "reference-f32" else "float64"}
     if impl.startswith("library"):
-        from backprop.bench.library import library_parts, library_train
-
-        library_parts()  # imports the trainer and the loader before the clock, like the others
+        from backprop.bench.library import library_train  # imports the trainer and the loader
 
         return library_train, {"dtype": "float64" if impl == "library-f64" else "float32"}
     if impl == "numpy":

@@ -5,9 +5,6 @@ epoch's shuffled order, ``as_input`` (uint8 pixels → ``x / 255`` in the networ
 ``loss_and_gradient`` (one forward pass; its loss is the one logged), the finiteness check of
 the loss, and ``optimizer.update(params, grads)`` (SGD in place). The full run is
 ``Trainer.train()`` itself.
-
-Parts of the library that are not there yet (while other modules are being written) are
-replaced by their book-equivalent minimum, and :func:`library_parts` says which were used.
 """
 
 from __future__ import annotations
@@ -17,71 +14,17 @@ import time
 
 import numpy as np
 
+from backprop.datasets import load_mnist
+from backprop.networks import TwoLayerNet
+from backprop.optimizers import SGD
+from backprop.training import Trainer, as_input
+
 __all__ = [
     "EpochSampler",
-    "library_parts",
     "library_step",
     "library_train",
     "load_library_mnist",
-    "tensor_net_class",
 ]
-
-
-def library_parts() -> dict[str, bool]:
-    """Which optional parts of the library are importable now."""
-    parts = {}
-    for name in ("optimizers", "training", "datasets", "autograd.networks"):
-        try:
-            __import__(f"backprop.{name}")
-        except ImportError:
-            parts[name] = False
-        else:
-            parts[name] = True
-    return parts
-
-
-def tensor_net_class():
-    """``TensorTwoLayerNet`` from ``backprop.autograd.networks``, or None."""
-    try:
-        from backprop.autograd.networks import TensorTwoLayerNet
-    except ImportError:
-        return None
-    return TensorTwoLayerNet
-
-
-class _PlainSGD:
-    """Stand-in while ``backprop.optimizers`` is missing: ``params[key] -= lr * grads[key]``."""
-
-    def __init__(self, lr):
-        self.lr = lr
-
-    def update(self, params, grads):
-        for key, param in params.items():
-            param -= self.lr * grads[key]
-
-    def __repr__(self) -> str:
-        return f"_PlainSGD(lr={self.lr})"
-
-
-def make_sgd(lr: float):
-    try:
-        from backprop.optimizers import SGD
-    except ImportError:
-        return _PlainSGD(lr)
-    return SGD(lr=lr)
-
-
-def _as_input_function():
-    try:
-        from backprop.training import as_input
-    except ImportError:
-
-        def as_input(x, dtype):
-            if x.dtype == np.uint8:
-                return np.divide(x, 255, dtype=dtype)
-            return x if x.dtype == dtype else x.astype(dtype)
-
-    return as_input
 
 
 class EpochSampler:
@@ -114,8 +57,7 @@ def library_step(network, x_train, t_train, *, batch_size, lr=0.1, seed=0, optim
     about 2 µs per batch against 20 µs for the book's ``choice`` draw with replacement).
     ``optimizer`` defaults to the library's ``SGD(lr)``.
     """
-    as_input = _as_input_function()
-    optimizer = make_sgd(lr) if optimizer is None else optimizer
+    optimizer = SGD(lr=lr) if optimizer is None else optimizer
     params = network.params
     step = getattr(network, "loss_and_gradient", None)
     if step is None:  # pragma: no cover - every network of the library has it
@@ -141,11 +83,7 @@ def library_step(network, x_train, t_train, *, batch_size, lr=0.1, seed=0, optim
 
 
 def load_library_mnist(data_dir):
-    """MNIST through the library's loader as uint8 pixels, or None without ``datasets``."""
-    try:
-        from backprop.datasets import load_mnist
-    except ImportError:
-        return None
+    """MNIST through the library's loader as uint8 pixels."""
     return load_mnist(normalize=False, dtype=np.uint8, data_dir=data_dir, download=False)
 
 
@@ -161,11 +99,7 @@ def library_train(
 ):
     """The book's run with the library as ``backprop train`` runs it: ``Trainer(...).train()``
     on uint8 data, weights and data order from two streams spawned from ``seed``.
-
-    Without ``backprop.training``, a minimal loop with the same step and chunked evaluation.
     """
-    from backprop.networks import TwoLayerNet
-
     (x_train, t_train), (x_test, t_test) = raw
     t_train = t_train.astype(np.int64)
     t_test = t_test.astype(np.int64)
@@ -175,63 +109,27 @@ def library_train(
         x_train.shape[1], hidden_size, 10, rng=np.random.default_rng(init_seed), dtype=dtype
     )
     start = time.perf_counter()
-    try:
-        from backprop.training import Trainer
-    except ImportError:
-        Trainer = None
-    if Trainer is not None:
-        trainer = Trainer(
-            network,
-            x_train,
-            t_train,
-            x_test,
-            t_test,
-            optimizer="sgd",
-            optimizer_params={"lr": learning_rate},
-            iters=iters_num,
-            batch_size=batch_size,
-            rng=np.random.default_rng(data_seed),
-            progress="none",
-        )
-        history = trainer.train()
-        loop_seconds = time.perf_counter() - start
-        return {
-            "loop_seconds": loop_seconds,
-            "eval_seconds": float(sum(history.eval_seconds)),
-            "evaluations": len(history.test_acc),
-            "final_loss": float(history.loss[-1]),
-            "train_accuracy": float(history.train_acc[-1]),
-            "test_accuracy": float(history.test_acc[-1]),
-            "trainer": "backprop.training.Trainer",
-        }
-    # Stand-in loop while the trainer is missing.
-    step = library_step(
-        network, x_train, t_train, batch_size=batch_size, lr=learning_rate, seed=seed
+    trainer = Trainer(
+        network,
+        x_train,
+        t_train,
+        x_test,
+        t_test,
+        optimizer="sgd",
+        optimizer_params={"lr": learning_rate},
+        iters=iters_num,
+        batch_size=batch_size,
+        rng=np.random.default_rng(data_seed),
+        progress="none",
     )
-
-    def chunked_accuracy(net, x, t, batch_size=5000):
-        correct = 0
-        for i in range(0, len(x), batch_size):
-            chunk = np.divide(x[i : i + batch_size], 255, dtype=net.dtype)
-            correct += round(net.accuracy(chunk, t[i : i + batch_size]) * len(chunk))
-        return correct / len(x)
-
-    iter_per_epoch = max(x_train.shape[0] / batch_size, 1)
-    losses, train_accs, test_accs, eval_seconds = [], [], [], 0.0
-    for i in range(iters_num):
-        losses.append(step())
-        if i % iter_per_epoch == 0:
-            eval_start = time.perf_counter()
-            train_accs.append(chunked_accuracy(network, x_train, t_train))
-            test_accs.append(chunked_accuracy(network, x_test, t_test))
-            eval_seconds += time.perf_counter() - eval_start
+    history = trainer.train()
     loop_seconds = time.perf_counter() - start
     return {
         "loop_seconds": loop_seconds,
-        "eval_seconds": eval_seconds,
-        "evaluations": len(test_accs),
-        "final_loss": losses[-1],
-        "train_accuracy": train_accs[-1],
-        "test_accuracy": test_accs[-1],
-        "trainer": "stand-in loop (backprop.training missing)",
+        "eval_seconds": float(sum(history.eval_seconds)),
+        "evaluations": len(history.test_acc),
+        "final_loss": float(history.loss[-1]),
+        "train_accuracy": float(history.train_acc[-1]),
+        "test_accuracy": float(history.test_acc[-1]),
+        "trainer": "backprop.training.Trainer",
     }

@@ -23,7 +23,9 @@ from collections import defaultdict
 import numpy as np
 
 from backprop.bench import reference
-from backprop.bench.library import EpochSampler, _as_input_function, make_sgd
+from backprop.bench.library import EpochSampler
+from backprop.optimizers import SGD
+from backprop.training import as_input
 
 __all__ = ["cprofile_text", "library_breakdown", "micro_ops", "reference_breakdown"]
 
@@ -74,8 +76,7 @@ def library_breakdown(
         clock.wrap(layer, "backward", f"{name}.backward")
     clock.wrap(network.last_layer, "forward", "SoftmaxWithLoss.forward")
     clock.wrap(network.last_layer, "backward", "SoftmaxWithLoss.backward")
-    as_input = _as_input_function()
-    optimizer = make_sgd(lr)
+    optimizer = SGD(lr=lr)
     params = network.params
     dtype = next(iter(params.values())).dtype
     draw = EpochSampler(len(x_train), batch_size, np.random.default_rng(seed))

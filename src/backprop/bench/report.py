@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop._atomic import atomic_write
+
 __all__ = ["TARGETS", "chart", "evaluate_targets", "machine_info", "markdown"]
 
 # (text, section, how to read the figure, comparison, limit)
@@ -532,6 +534,9 @@ def chart(results: dict, path: Path) -> Path | None:
         fontsize=11,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_write(path) as file:
+            fig.savefig(file, format="png", dpi=110)
+    finally:
+        plt.close(fig)
     return path

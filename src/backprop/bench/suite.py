@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from backprop.bench import numpy_impl, reference
-from backprop.bench.library import library_step, tensor_net_class
+from backprop.bench.library import library_step
 from backprop.bench.timing import CpuLoad, interleave
 
 __all__ = [
@@ -402,18 +402,16 @@ def tiny_net(config: Config, *, torch=None, log=print) -> dict:
 # 5. Tensor engine
 
 
-def tensor_engine(raw, config: Config, *, log=print) -> dict | None:
+def tensor_engine(raw, config: Config, *, log=print) -> dict:
+    from backprop.autograd.networks import TensorTwoLayerNet
     from backprop.networks import TwoLayerNet
 
-    cls = tensor_net_class()
-    if cls is None:
-        return None
     (x_train, t_train), _ = raw
     sizes, batch = config.book_sizes, config.book_batch
     contenders = {}
     for dtype in ("float32", "float64"):
         layer_net = TwoLayerNet(*sizes, seed=0, dtype=dtype)
-        tensor_net = cls(*sizes, seed=0, dtype=dtype)
+        tensor_net = TensorTwoLayerNet(*sizes, seed=0, dtype=dtype)
         contenders[f"layers-{dtype[-2:]}"] = library_step(
             layer_net, x_train, t_train, batch_size=batch
         )

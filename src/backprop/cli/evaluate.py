@@ -20,6 +20,7 @@ from backprop.cli._common import (
     describe_test_data,
     load_data,
 )
+from backprop.datasets import DATASETS
 from backprop.plots import plot_misclassified
 from backprop.training import confusion_matrix, predict_labels
 
@@ -75,6 +76,12 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}: does not say which dataset it was trained on; pass --dataset"
         )
     check_dataset(dataset)
+    num_classes = network.config()["output_size"]
+    if num_classes != DATASETS[dataset].num_classes:
+        raise ValueError(
+            f"{args.model}: the network has {num_classes} outputs, the {dataset} dataset has "
+            f"{DATASETS[dataset].num_classes} classes"
+        )
     (_, _), (x_test, t_test) = load_data(dataset, args.data_dir)
     input_size = network.config()["input_size"]
     if x_test[0].size != input_size:
@@ -85,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {args.model} ({describe_network(network)})")
     print(describe_test_data(dataset, x_test))
     y = predict_labels(network, x_test)
-    num_classes = network.config()["output_size"]
     matrix = confusion_matrix(t_test, y, num_classes)
     print(format_confusion_matrix(matrix))
     if args.misclassified is not None:
