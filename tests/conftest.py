@@ -40,6 +40,7 @@ def isolated_env(tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
     monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
     monkeypatch.delenv("BACKPROP_DATA", raising=False)
+    monkeypatch.delenv("BACKPROP_BENCH_MNIST", raising=False)
     # Port 9 (discard) on the loopback: a test that forgot its mirrors fails fast, offline.
     monkeypatch.setenv("BACKPROP_MNIST_MIRRORS", "http://127.0.0.1:9/")
     monkeypatch.setenv("BACKPROP_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")

@@ -240,6 +240,24 @@ def test_configuration_with_a_size_that_is_not_a_number(tmp_path):
         load_checkpoint(path)
 
 
+def test_entry_declaring_more_data_than_it_holds_is_refused_before_allocating(tmp_path):
+    good = save_checkpoint(tmp_path / "good.npz", TwoLayerNet(4, 3, 2, seed=0))
+    lying = tmp_path / "lying.npz"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(lying, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "params/W1.npy":
+                # A header that claims 10¹² float64 values (7 TiB) over the same 12 numbers.
+                buffer = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    buffer, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+                )
+                data = buffer.getvalue() + data[len(buffer.getvalue()) :]
+            target.writestr(info, data)
+    with pytest.raises(ValueError, match=r"entry 'params/W1' declares 8,000,000,000,000 bytes"):
+        load_checkpoint(lying)
+
+
 # -- no pickle --------------------------------------------------------------------------------
 
 

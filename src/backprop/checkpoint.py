@@ -238,8 +238,36 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, arrays
 
 
+def _check_declared_size(path: Path, archive, key: str) -> None:
+    """Refuse an entry whose header declares more data than the file holds.
+
+    NumPy allocates the declared shape before reading, so a 1 KB file claiming 10¹² elements
+    would otherwise fail with a MemoryError (or exhaust the machine) instead of a clear error.
+    """
+    info = archive.zip.getinfo(f"{key}.npy")
+    with archive.zip.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(member)
+        header_size = member.tell()
+    if dtype.hasobject:  # pickled objects: refused with their own message when read
+        return
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > info.file_size - header_size:
+        raise _not_a_checkpoint(
+            path,
+            f"entry {key!r} declares {declared:,} bytes of {dtype} {shape} but holds "
+            f"{info.file_size - header_size:,}",
+        )
+
+
 def _read_entry(path: Path, archive, key: str) -> np.ndarray:
     try:
+        _check_declared_size(path, archive, key)
         return archive[key]
     except ValueError as exc:
         if "allow_pickle" in str(exc):
