@@ -24,13 +24,13 @@ from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
 __all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "network_from_config"]
 
-_DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
 
 def _check_dtype(dtype) -> np.dtype:
     dt = np.dtype(dtype)
-    if dt.name not in _DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {dt.name}")
+    if dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dt.name}")
     return dt
 
 

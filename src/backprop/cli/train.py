@@ -37,7 +37,7 @@ from backprop.cli._common import (
     describe_network,
     load_data,
 )
-from backprop.networks import MultiLayerNet, TwoLayerNet
+from backprop.networks import DTYPES, MultiLayerNet, TwoLayerNet
 from backprop.optimizers import OPTIMIZER_NAMES, get_optimizer
 from backprop.plots import plot_learning_curves, plot_misclassified
 from backprop.training import Trainer, TrainingDiverged, predict_labels
@@ -55,7 +55,6 @@ DEFAULTS = {
 CHECKPOINT_INTERVAL = 5.0  # seconds; each save is fsynced (ms), epochs of the sample are short
 BOOK_SGD_LR = 0.1  # train_neuralnet.py; the other optimizers default to their own lr
 ACTIVATIONS = ("relu", "sigmoid")
-DTYPES = ("float32", "float64")
 
 
 def register(subparsers) -> None:
