@@ -358,6 +358,7 @@ def cprofile_text(step, steps: int = 2000, top: int = 18) -> str:
     profiler.disable()
     stream = io.StringIO()
     stats = pstats.Stats(profiler, stream=stream)
+    stats.strip_dirs()  # file names only: no path of the machine in the report
     stats.sort_stats("tottime").print_stats(top)
     lines = [line for line in stream.getvalue().splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
