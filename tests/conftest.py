@@ -3,6 +3,8 @@ the path of the real MNIST."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import zlib
 from pathlib import Path
 
@@ -53,3 +55,34 @@ def mnist_dir() -> Path:
     if not all((MNIST_DIR / name).is_file() for name in MNIST_FILES):
         pytest.skip(f"real MNIST not found in {MNIST_DIR}")
     return MNIST_DIR
+
+
+def _missing(what: str) -> None:
+    """Skip a test whose tool is missing on a user's machine; fail it in CI, where .ci/run
+    installs every tool, so that a reference test can never be skipped there unnoticed."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI: .ci/run should install it")
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture
+def torch():
+    """The ``torch`` module, for reference tests against PyTorch."""
+    try:
+        import torch as torch_module
+    except ImportError:
+        _missing("PyTorch (pip install torch==2.13.0)")
+    return torch_module
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of Debian's Chromium, for page tests driven by Playwright."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        _missing("chromium (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright (pip install playwright)")
+    return path
