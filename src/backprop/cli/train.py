@@ -138,7 +138,7 @@ def register(subparsers) -> None:
     opt.add_argument("--seed", type=int, help="seed of the weights and data order (default: 0)")
     out = parser.add_argument_group("output")
     out.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<date-time>)"
+        "--out", type=_folder, metavar="DIR", help="output folder (default: runs/<date-time>)"
     )
     out.add_argument(
         "--resume",
@@ -154,6 +154,15 @@ def register(subparsers) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Settings
+
+
+def _folder(text: str) -> Path:
+    """--out: an empty name would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the output folder name is empty (for the current folder, say --out .)"
+        )
+    return Path(text)
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -292,10 +301,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"give --epochs or --iters, not both (got --epochs {args.epochs} --iters {args.iters})"
         )
-    if args.out is not None and str(args.out).strip() == "":
-        raise ValueError(
-            "--out must name a folder, got an empty name (for the current folder, say --out .)"
-        )
     if args.resume is not None:
         out = args.out if args.out is not None else args.resume.parent
         trainer = _resume(args, out / "model.npz")
@@ -312,8 +317,6 @@ def run(args: argparse.Namespace) -> int:
         _write_results(trainer, out, s, final=False)
         # The library's message, with the learning rate as the command line spells it.
         message = str(exc).replace(" lr=", " --lr ")
-        if exc.suggested_lr is not None:
-            message += f"; start again with --lr {exc.suggested_lr:g}"
         print(f"backprop train: stopped: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -114,6 +114,8 @@ class Trainer:
         Extra JSON-compatible values stored in checkpoints (e.g. ``dataset``, ``seed``).
     batch_size, optimizer_params :
         The earlier names of ``mini_batch_size`` and ``optimizer_param``.
+    progress : str, optional
+        The earlier form of ``verbose``: ``"none"`` is ``verbose=False``.
 
     Attributes after :meth:`train`: ``history`` (a :class:`History`), ``train_loss_list``,
     ``train_acc_list``, ``test_acc_list`` (the book's names), ``iteration``.
@@ -143,6 +145,7 @@ class Trainer:
         metadata: dict | None = None,
         batch_size: int | None = None,
         optimizer_params: dict | None = None,
+        progress: str | None = None,
     ):
         self.network = self._check_network(network)
         self.dtype = network_dtype(network)
@@ -186,6 +189,10 @@ class Trainer:
                 "evaluate_sample_num_per_epoch", evaluate_sample_num_per_epoch
             )
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        if progress is not None:  # the earlier option: "none" is verbose=False
+            if progress not in ("auto", "bar", "log", "none"):
+                raise ValueError(f"progress must be one of auto, bar, log, none, got {progress!r}")
+            verbose = progress != "none"
         self.callbacks = _with_defaults(callbacks, verbose)
         self.metadata = dict(metadata or {})
         self.iteration = 0
