@@ -113,7 +113,7 @@ def test_divergence_stop_takes_the_first_loss_as_reference_and_names_the_checkpo
 
 
 def test_divergence_stop_arguments():
-    with pytest.raises(ValueError, match="factor must be a number > 1, got 0.5"):
+    with pytest.raises(ValueError, match=r"factor must be a number > 1, got 0\.5"):
         DivergenceStop(factor=0.5)
 
 
