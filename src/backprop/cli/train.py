@@ -44,6 +44,7 @@ from backprop.optimizers import OPTIMIZER_NAMES, get_optimizer
 from backprop.plots import plot_learning_curves, plot_misclassified
 from backprop.training import (
     MAX_ITERATIONS,
+    DivergenceStop,
     EpochLog,
     ModelCheckpoint,
     ProgressBar,
@@ -337,8 +338,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _callbacks(args: argparse.Namespace, model_path: Path) -> list:
-    pieces = [ModelCheckpoint(model_path, interval=CHECKPOINT_INTERVAL), EpochLog()]
+def _callbacks(args: argparse.Namespace, model_path: Path, optimizer: str | None) -> list:
+    # The book's SGD rate trains every network of this command; other optimizers' defaults do.
+    safe_lr = BOOK_SGD_LR if optimizer == "sgd" else None
+    pieces = [
+        DivergenceStop(safe_lr=safe_lr),
+        ModelCheckpoint(model_path, interval=CHECKPOINT_INTERVAL),
+        EpochLog(),
+    ]
     return pieces if args.quiet else [ProgressBar(), *pieces]
 
 
@@ -376,7 +383,7 @@ def _new_trainer(args: argparse.Namespace, s: dict, model_path: Path) -> Trainer
         iters=s["iters"],
         sample_with_replacement=s["sample_with_replacement"],
         rng=np.random.default_rng(data_seed),
-        callbacks=_callbacks(args, model_path),
+        callbacks=_callbacks(args, model_path, s["optimizer"]),
         metadata=metadata,
     )
 
@@ -393,15 +400,16 @@ def _resume(args: argparse.Namespace, model_path: Path) -> Trainer:
             raise ValueError(f"{args.resume}: unknown dataset {dataset!r} in its metadata")
         return _load_split(dataset, _data_dir(args, settings, dataset))
 
+    callbacks = _callbacks(args, model_path, None)
     try:
-        return resume(
+        trainer = resume(
             args.resume,
             data,
             expect=given,
             epochs=args.epochs,
             iters=args.iters,
             verbose=False,
-            callbacks=_callbacks(args, model_path),
+            callbacks=callbacks,
         )
     except ResumeConflict as exc:
         differ = [
@@ -412,6 +420,9 @@ def _resume(args: argparse.Namespace, model_path: Path) -> Trainer:
             f"--resume continues the run saved in {args.resume} with its own settings; these "
             f"options differ from it: {', '.join(differ)} (leave them out, or start a new run)"
         ) from None
+    if trainer.run_settings["optimizer"] == "sgd":  # known once the file is read
+        next(c for c in callbacks if isinstance(c, DivergenceStop)).safe_lr = BOOK_SGD_LR
+    return trainer
 
 
 def _data_dir(args: argparse.Namespace, settings: dict, dataset: str):

@@ -7,7 +7,7 @@
 * :mod:`~backprop.training.history` and :mod:`~backprop.training.metrics`: what happened,
   ``accuracy``, ``predict_labels``, ``confusion_matrix``;
 * :mod:`~backprop.training.data`: mini-batches and the per-batch uint8 conversion;
-* :mod:`~backprop.training.resume`: :func:`resume`, continuing a saved run.
+* :mod:`~backprop.training.resuming`: :func:`resume`, continuing a saved run.
 
 >>> trainer = Trainer(network, x_train, t_train, x_test, t_test, epochs=17,  # doctest: +SKIP
 ...                   mini_batch_size=100, optimizer='SGD', optimizer_param={'lr': 0.1})
@@ -27,7 +27,7 @@ from backprop.training.callbacks import (
 from backprop.training.data import as_input, iterate_minibatches
 from backprop.training.history import History
 from backprop.training.metrics import accuracy, confusion_matrix, predict_labels
-from backprop.training.resume import ResumeConflict, resume, run_settings
+from backprop.training.resuming import ResumeConflict, resume, run_settings
 from backprop.training.trainer import MAX_ITERATIONS, Trainer
 
 __all__ = [

@@ -288,17 +288,18 @@ def _default_lr(optimizer) -> float | None:
     return float(parameter.default)
 
 
-def suggest_lr(optimizer) -> float | None:
+def suggest_lr(optimizer, safe_lr: float | None = None) -> float | None:
     """A learning rate to try after a divergence: a tenth of the one that diverged, and at
-    most the optimizer's default (SGD 0.01, Adam 0.001, ...), which trains every network of
-    the library stably. None when the optimizer has no ``lr``."""
+    most ``safe_lr``, a rate known to train the run (default: the optimizer's own default,
+    SGD 0.01, Adam 0.001, ..., which trains every network of the library stably). None when
+    the optimizer has no ``lr``."""
     lr = getattr(optimizer, "lr", None)
-    if not isinstance(lr, (int, float)) or not lr > 0:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         return None
     suggestion = lr / 10
-    default = _default_lr(optimizer)
-    if default is not None and default > 0:
-        suggestion = min(suggestion, default)
+    cap = _default_lr(optimizer) if safe_lr is None else safe_lr
+    if cap is not None and cap > 0:
+        suggestion = min(suggestion, cap)
     return float(f"{suggestion:.3g}")
 
 
@@ -316,12 +317,18 @@ class DivergenceStop(Callback):
     ----------
     factor : float
         How many times the initial loss counts as an explosion (default 10).
+    safe_lr : float, optional
+        A learning rate known to train this kind of run, the most that the message suggests
+        (see :func:`suggest_lr`; e.g. the book's 0.1 for SGD on MNIST).
     """
 
-    def __init__(self, factor: float = 10.0):
+    def __init__(self, factor: float = 10.0, *, safe_lr: float | None = None):
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
             raise ValueError(f"DivergenceStop: factor must be a number > 1, got {factor!r}")
+        if safe_lr is not None and not (isinstance(safe_lr, (int, float)) and safe_lr > 0):
+            raise ValueError(f"DivergenceStop: safe_lr must be a positive number, got {safe_lr!r}")
         self.factor = float(factor)
+        self.safe_lr = safe_lr
         self.reference: float | None = None
 
     def on_train_begin(self, trainer) -> None:
@@ -352,7 +359,7 @@ class DivergenceStop(Callback):
     def diverged(self, trainer, iteration: int, loss: float, what: str) -> TrainingDiverged:
         epoch = (iteration - 1) // trainer.iterations_per_epoch + 1
         lr = getattr(trainer.optimizer, "lr", None)
-        suggestion = suggest_lr(trainer.optimizer)
+        suggestion = suggest_lr(trainer.optimizer, self.safe_lr)
         if suggestion is not None:
             cause = f"the learning rate lr={lr:g} is too high: try lr={suggestion:g}"
         else:
