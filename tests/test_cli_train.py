@@ -357,3 +357,11 @@ def test_evaluate_reads_the_folder_the_model_was_trained_from(tmp_path, mnist_di
     code, stdout, stderr = run_cli("evaluate", tmp_path / "model.npz")
     assert code == 0, stderr
     assert "data: MNIST test set, 10,000 images" in stdout
+
+
+def test_resuming_a_finished_run_says_how_to_continue(trained):
+    out, _ = trained
+    code, stdout, stderr = run_cli("train", "--resume", out / "model.npz", "--quiet")
+    _assert_one_line_error(
+        code, stdout, stderr, "is already at iteration 150, its end; give a larger --iters"
+    )

@@ -552,3 +552,40 @@ def test_book_signature_and_train_step_converts_uint8_batches():
         np.testing.assert_allclose(network.params[key], before[key] - 0.1 * grads[key], rtol=1e-5)
     history = trainer.train()
     assert isinstance(history, History)
+
+
+def test_the_books_lists_and_evaluate_sample_num_per_epoch():
+    x, t = images(200)
+    network = TwoLayerNet(16, 8, 4, 0.1, seed=0)
+    sizes = []
+    accuracy_of = network.accuracy
+    network.accuracy = lambda x, t: sizes.append(len(x)) or accuracy_of(x, t)
+    trainer = Trainer(
+        network,
+        x,
+        t,
+        x[:60],
+        t[:60],
+        epochs=3,
+        mini_batch_size=50,
+        optimizer="sgd",
+        optimizer_param={"lr": 0.3},
+        evaluate_sample_num_per_epoch=10,
+        verbose=False,
+    )
+    trainer.train()
+    # train and test sets after each epoch: the first 10 samples, then all of them at the end
+    assert sizes == [10, 10, 10, 10, 200, 60]
+    assert len(trainer.train_loss_list) == 12
+    assert trainer.train_acc_list == trainer.history.train_acc and len(trainer.train_acc_list) == 3
+    assert trainer.test_acc_list == trainer.history.test_acc
+    assert trainer.history.train_loss_list is trainer.history.loss
+
+
+def test_an_optimizer_instance_and_its_hyperparameters_do_not_mix():
+    x, t = images(100)
+    network = TwoLayerNet(16, 8, 4, seed=0)
+    optimizer = Adam(lr=0.01)
+    assert Trainer(network, x, t, optimizer=optimizer, verbose=False).optimizer is optimizer
+    with pytest.raises(ValueError, match="optimizer_param applies only when optimizer is given"):
+        Trainer(network, x, t, optimizer=optimizer, optimizer_param={"lr": 1}, verbose=False)

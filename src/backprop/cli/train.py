@@ -311,6 +311,11 @@ def run(args: argparse.Namespace) -> int:
         out = args.out if args.out is not None else _default_out()
         trainer = _new_trainer(args, s, out / "model.npz")
     model_path = out / "model.npz"
+    if trainer.iteration >= trainer.target_iteration:
+        raise ValueError(
+            f"--resume: the run saved in {args.resume} is already at iteration "
+            f"{trainer.iteration:,}, its end; give a larger --iters or --epochs to continue it"
+        )
     _print_header(trainer, s, out, resumed=args.resume is not None)
     try:
         history = trainer.train()
@@ -433,7 +438,8 @@ def _data_dir(args: argparse.Namespace, settings: dict, dataset: str):
                 "trained on the bundled MNIST sample"
             )
         return args.data_dir
-    return settings.get("data_dir")
+    saved = settings.get("data_dir")  # the folder the run was trained from, if still there
+    return saved if isinstance(saved, str) and Path(saved).is_dir() else None
 
 
 def _load_split(dataset: str, data_dir):

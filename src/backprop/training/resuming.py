@@ -48,7 +48,7 @@ class ResumeConflict(ValueError):
 def run_settings(metadata: dict) -> dict:
     """The settings of the saved run: ``dataset``, ``hidden`` (sizes), ``activation``,
     ``dtype``, ``optimizer`` (lowercase name), ``lr``, ``batch_size``,
-    ``sample_with_replacement``, ``seed`` (None where the file does not say)."""
+    ``sample_with_replacement``, ``seed``, ``data_dir`` (None where the file does not say)."""
     config = metadata.get("network") if isinstance(metadata.get("network"), dict) else {}
     training = metadata.get("training") if isinstance(metadata.get("training"), dict) else {}
     optimizer = metadata.get("optimizer") if isinstance(metadata.get("optimizer"), dict) else {}
@@ -64,6 +64,7 @@ def run_settings(metadata: dict) -> dict:
         "batch_size": training.get("batch_size"),
         "sample_with_replacement": training.get("sample_with_replacement"),
         "seed": metadata.get("seed"),
+        "data_dir": metadata.get("data_dir"),
     }
 
 
