@@ -310,7 +310,6 @@ def run(args: argparse.Namespace) -> int:
         s = _settings(args)
         out = args.out if args.out is not None else _default_out()
         trainer = _new_trainer(args, s, out / "model.npz")
-    model_path = out / "model.npz"
     if trainer.iteration >= trainer.target_iteration:
         raise ValueError(
             f"--resume: the run saved in {args.resume} is already at iteration "
@@ -329,7 +328,8 @@ def run(args: argparse.Namespace) -> int:
         if trainer.last_checkpoint is not None:
             print(
                 f"backprop train: interrupted at iteration {trainer.iteration:,}; continue "
-                f"from the last checkpoint with: backprop train --resume {model_path}",
+                f"from the last checkpoint with: backprop train --resume "
+                f"{trainer.last_checkpoint[0]}",
                 file=sys.stderr,
             )
         raise
