@@ -385,9 +385,9 @@ class Trainer:
         self._call("on_epoch_end", logs)
 
     def _call(self, hook: str, logs: dict | None = None) -> None:
+        arguments = (self,) if logs is None else (self, logs)
         for callback in self.callbacks:
-            method = getattr(callback, hook)
-            method(self) if logs is None else method(self, logs)
+            getattr(callback, hook)(*arguments)
 
     def evaluate(self, x, t) -> float:
         """Accuracy of the network on ``x``, ``t``, in chunks of ``eval_batch_size``."""
