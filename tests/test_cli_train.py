@@ -360,3 +360,16 @@ def test_resuming_a_finished_run_says_how_to_continue(trained):
     _assert_one_line_error(
         code, stdout, stderr, "is already at iteration 150, its end; give a larger --iters"
     )
+
+
+def test_data_errors_name_the_option_not_the_python_argument(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, stdout, stderr = run_cli(
+        "train", "--dataset", "mnist", "--data-dir", empty, "--out", tmp_path / "run"
+    )
+    assert code == 2
+    last = stderr.strip().splitlines()[-1]  # after the download's progress line
+    assert last.startswith("backprop train: error: MNIST: could not download")
+    assert last.endswith("or pass the folder that holds them with --data-dir")
+    assert "data_dir=" not in stderr
