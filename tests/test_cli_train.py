@@ -365,7 +365,7 @@ def test_resuming_a_finished_run_says_how_to_continue(trained):
 def test_data_errors_name_the_option_not_the_python_argument(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, stdout, stderr = run_cli(
+    code, _, stderr = run_cli(
         "train", "--dataset", "mnist", "--data-dir", empty, "--out", tmp_path / "run"
     )
     assert code == 2
