@@ -25,7 +25,7 @@ from backprop.training import (
     predict_labels,
     resume,
 )
-from backprop.training.callbacks import EpochLog, ModelCheckpoint, ProgressBar
+from backprop.training.callbacks import DivergenceStop, EpochLog, ModelCheckpoint, ProgressBar
 
 
 def blobs(n: int, seed: int = 0, classes: int = 3):
@@ -589,3 +589,18 @@ def test_an_optimizer_instance_and_its_hyperparameters_do_not_mix():
     assert Trainer(network, x, t, optimizer=optimizer, verbose=False).optimizer is optimizer
     with pytest.raises(ValueError, match="optimizer_param applies only when optimizer is given"):
         Trainer(network, x, t, optimizer=optimizer, optimizer_param={"lr": 1}, verbose=False)
+
+
+@pytest.mark.parametrize(
+    ("progress", "kinds"),
+    [
+        ("none", [DivergenceStop]),
+        ("log", [DivergenceStop, EpochLog]),
+        ("auto", [DivergenceStop, ProgressBar, EpochLog]),
+    ],
+)
+def test_the_earlier_progress_option(progress, kinds):
+    x, t = images(100)
+    network = TwoLayerNet(16, 8, 4, seed=0)
+    trainer = Trainer(network, x, t, progress=progress)
+    assert [type(c) for c in trainer.callbacks] == kinds

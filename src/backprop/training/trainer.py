@@ -115,7 +115,8 @@ class Trainer:
     batch_size, optimizer_params :
         The earlier names of ``mini_batch_size`` and ``optimizer_param``.
     progress : str, optional
-        The earlier form of ``verbose``: ``"none"`` is ``verbose=False``.
+        The earlier form of ``verbose``: ``"auto"`` is ``verbose=True``, ``"log"`` the
+        epoch lines only, ``"none"`` is ``verbose=False``.
 
     Attributes after :meth:`train`: ``history`` (a :class:`History`), ``train_loss_list``,
     ``train_acc_list``, ``test_acc_list`` (the book's names), ``iteration``.
@@ -189,10 +190,12 @@ class Trainer:
                 "evaluate_sample_num_per_epoch", evaluate_sample_num_per_epoch
             )
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
-        if progress is not None:  # the earlier option: "none" is verbose=False
+        if progress is not None:  # the earlier option
             if progress not in ("auto", "bar", "log", "none"):
                 raise ValueError(f"progress must be one of auto, bar, log, none, got {progress!r}")
-            verbose = progress != "none"
+            verbose = progress in ("auto", "bar")
+            if progress == "log":  # the epoch lines without a bar
+                callbacks = [*(callbacks or ()), EpochLog()]
         self.callbacks = _with_defaults(callbacks, verbose)
         self.metadata = dict(metadata or {})
         self.iteration = 0
