@@ -10,6 +10,7 @@ import types
 import numpy as np
 import pytest
 
+from backprop.checkpoint import load_checkpoint
 from backprop.networks import TwoLayerNet
 from backprop.optimizers import SGD, Adam, RMSprop
 from backprop.training import (
@@ -326,7 +327,7 @@ def test_early_stopping_on_the_loss_and_without_validation_data():
         EarlyStopping("accuracy")
 
 
-def test_early_stopping_on_a_validation_split_in_a_real_run():
+def test_early_stopping_on_a_validation_split_in_a_real_run(tmp_path):
     x, t = images(500)
     network = TwoLayerNet(16, 8, 4, 0.1, seed=0)
     stop = EarlyStopping("val_acc", patience=2)
@@ -341,7 +342,7 @@ def test_early_stopping_on_a_validation_split_in_a_real_run():
         verbose=False,
         seed=0,
         validation_split=0.2,
-        callbacks=[stop],
+        callbacks=[ModelCheckpoint(tmp_path / "m.npz", interval=1e9), stop],
     )
     history = trainer.train()
     assert len(trainer.x_train) == 400 and len(trainer.x_val) == 100
@@ -349,6 +350,8 @@ def test_early_stopping_on_a_validation_split_in_a_real_run():
     assert stop.stopped_iteration == trainer.iteration
     assert history.val_acc[-1] <= stop.best == max(history.val_acc)
     assert trainer.evaluate(trainer.x_val, trainer.t_val) == stop.best  # best weights back
+    saved = load_checkpoint(tmp_path / "m.npz").network.params  # and saved
+    assert all(np.array_equal(saved[k], v) for k, v in network.params.items())
 
 
 # -- the fixed points -------------------------------------------------------------------------

@@ -236,8 +236,11 @@ class ModelCheckpoint(Callback):
             self.save(trainer)
 
     def on_train_end(self, trainer, logs: dict) -> None:
-        # Stopped early (EarlyStopping) after an evaluation that was not saved.
-        if logs["completed"] and self.saved_iteration != trainer.iteration:
+        # Stopped early: the last evaluation may not have been saved, and EarlyStopping may
+        # have put the best weights back after it was.
+        if logs["completed"] and (
+            self.saved_iteration != trainer.iteration or trainer.stop_training
+        ):
             self.save(trainer)
 
     def __repr__(self) -> str:
