@@ -72,7 +72,7 @@ def test_writes_the_picture(capsys, tmp_path, suffix):
 
 
 def test_png_without_graphviz(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(visualize.shutil, "which", lambda name: None)
+    monkeypatch.setattr(visualize.render.shutil, "which", lambda name: None)
     path = tmp_path / "graph.png"
     code, _, err = run(capsys, "(x + y) ** 2", "--var", "x=1", "--var", "y=2", "-o", str(path))
     assert code == 0

@@ -36,13 +36,32 @@ def values(a: np.ndarray) -> str:
     return _row(a)
 
 
+def _chunks(row: np.ndarray, per_line: int = 6) -> list[str]:
+    """A 1-D row's numbers, ``per_line`` a line: ``[1, 2, 3,`` `` 4, 5]``."""
+    numbers = [f"{v + 0.0:.4g}" for v in row]
+    lines = [", ".join(numbers[i : i + per_line]) for i in range(0, len(numbers), per_line)]
+    return [line + "," for line in lines[:-1]] + lines[-1:] if lines else [""]
+
+
 def value_rows(a: np.ndarray) -> list[str]:
-    """A small array's values, one line per row for 2-D arrays: ``[[1, 2],`` `` [3, 4]]``."""
+    """A small array's values, one line per row of a 2-D array and at most 6 numbers a line:
+    ``[[1, 2],`` `` [3, 4]]``."""
     a = np.asarray(a)
-    if a.ndim != 2 or a.shape[0] <= 1:
+    if a.ndim == 0 or a.ndim > 2 or a.size == 0:
         return [values(a)]
-    rows = [_row(row) for row in a]
-    return ["[" + rows[0] + ","] + [" " + r + "," for r in rows[1:-1]] + [" " + rows[-1] + "]"]
+    rows = [a] if a.ndim == 1 else list(a)
+    lines = []
+    for r, row in enumerate(rows):
+        parts = _chunks(row)
+        parts[0] = "[" + parts[0]
+        parts[-1] += "]" + ("," if r < len(rows) - 1 else "")
+        lines += parts
+    if a.ndim == 2:
+        lines = ["[" + lines[0]] + [" " + line for line in lines[1:]]
+        lines[-1] += "]"
+    return (
+        [line if k == 0 else " " + line for k, line in enumerate(lines)] if a.ndim == 1 else lines
+    )
 
 
 def describe(a) -> str:

@@ -20,13 +20,13 @@ import numpy as np
 from backprop.visualize import layout as _layout
 from backprop.visualize._format import SMALL_ARRAY, number, shape_text
 from backprop.visualize.explain import OP_NAMES
-from backprop.visualize.graph import Graph, steps
+from backprop.visualize.graph import Graph, build, steps
 from backprop.visualize.svg import svg
 
 __all__ = ["PAGE_MAX_NODES", "TEXT", "UI", "fragment", "page_html"]
 
 PAGE_MAX_NODES = 200  # beyond this the page lists the steps without drawing the graph
-PAGE_ZOOM = 1.4  # the page draws the graph larger than the picture, for a projector
+PAGE_ZOOM = 1.3  # the page draws the graph larger than the picture, for a projector
 HEAT_MAX = 40  # a heat map has at most HEAT_MAX × HEAT_MAX cells
 
 # What the panel says at each step, per language; the fields come from graph.steps.
@@ -34,7 +34,7 @@ TEXT = {
     "en": {
         "inputs": "Forward pass: the inputs {inputs} enter the graph.",
         "forward": "Forward pass: the {op} node ({label}) computes {name} = {value} from {inputs}.",
-        "start": "Backward pass (backpropagation) starts at the output {out}: ∂L/∂L = {grad}.",
+        "start": "Backward pass (backpropagation) starts at the output {out}: ∂L/∂{out} = {grad}.",
         "backward": "Backward pass: the {op} node ({label}) receives the upstream gradient "
         "∂L/∂out = {upstream}; it multiplies it by its local derivative (chain rule):",
         "line": "∂L/∂{x} = {formula}",
@@ -44,7 +44,7 @@ TEXT = {
     "ko": {
         "inputs": "순전파: 입력 {inputs}이(가) 그래프로 들어갑니다.",
         "forward": "순전파: {op} ({label})가 {inputs}에서 {name} = {value}를 계산합니다.",
-        "start": "역전파 시작: 출력 {out}에서 ∂L/∂L = {grad}.",
+        "start": "역전파 시작: 출력 {out}에서 ∂L/∂{out} = {grad}.",
         "backward": "역전파: {op} ({label})는 상류 기울기 ∂L/∂out = {upstream}을(를) 받아 "
         "국소적 미분을 곱합니다 (연쇄법칙):",
         "line": "∂L/∂{x} = {formula}",
@@ -69,6 +69,8 @@ UI = {
         "too_big": "This graph has {n} nodes, too many to draw legibly (at most {max}); the "
         "steps are listed without the picture.",
         "close": "Close",
+        "open": "Click a layer (Affine, ReLU, Softmax-with-Loss) to open its own graph, on the "
+        "same numbers.",
         "no_grads": "backward() has not run: only the forward pass is shown.",
     },
     "ko": {
@@ -86,6 +88,8 @@ UI = {
         "역전파됩니다.",
         "too_big": "이 그래프는 노드가 {n}개로 너무 커서(최대 {max}) 그림 없이 단계만 보여 줍니다.",
         "close": "닫기",
+        "open": "계층(Affine, ReLU, Softmax-with-Loss)을 누르면 같은 값으로 그 계층의 계산 "
+        "그래프가 열립니다.",
         "no_grads": "backward()를 호출하지 않아 순전파만 보여 줍니다.",
     },
 }
@@ -96,6 +100,9 @@ def _heat(a: np.ndarray, title: str) -> dict:
     -1000..1000 relative to the largest magnitude (positive red, negative blue)."""
     a = np.asarray(a, dtype=np.float64)
     a = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(a.shape[0], -1)
+    side = int(round(a.size**0.5))
+    if a.shape[0] == 1 and side * side == a.size and side >= 4:  # one image: 784 → 28 × 28
+        a = a.reshape(side, side)
     rows = np.array_split(np.arange(a.shape[0]), min(HEAT_MAX, a.shape[0]))
     cols = np.array_split(np.arange(a.shape[1]), min(HEAT_MAX, a.shape[1]))
     finite = np.where(np.isfinite(a), a, 0.0)
@@ -177,7 +184,7 @@ _STYLE = """
 .bp-bar input[type=range]{flex:1 1 200px;min-width:140px;}
 .bp-phase{font-weight:600;padding:2px 8px;border-radius:4px;}
 .bp-phase.forward{background:#e3f0ff;} .bp-phase.backward{background:#ffe3e3;}
-.bp-graph{max-width:100%;height:auto;}
+.bp-graph{display:block;}
 .bp-picture{overflow:auto;border:1px solid #ddd;border-radius:6px;background:#fff;
  max-height:62vh;}
 .bp-panel{font-size:16px;line-height:1.5;min-height:4.8em;padding:8px 12px;margin:8px 0;
@@ -186,6 +193,9 @@ _STYLE = """
  padding-left:1.5em;}
 .bp-help,.bp-legend{font-size:13px;color:#555;}
 .bp-graph .grad{fill:#d00000;} .bp-graph .value{fill:#111;}
+.bp-graph .openable{cursor:pointer;} .bp-graph .openable rect{stroke-dasharray:4 2;}
+.bp-sub{margin:10px 0 0 12px;padding-left:10px;border-left:3px solid #ccd9ff;}
+.bp-note{margin:4px 0;}
 .bp-graph .summary{text-decoration:underline;cursor:pointer;}
 .bp-stepping .bp-graph .pending{visibility:hidden;}
 .bp-graph .node.active circle,.bp-graph .node.active rect{stroke:#f08c00;stroke-width:4;
@@ -204,9 +214,11 @@ _SCRIPT = r"""
 (function(){
 var root=document.getElementById(ROOT_ID);
 if(!root||root.dataset.ready)return; root.dataset.ready="1";
-var D=JSON.parse(root.querySelector("script.bp-data").textContent);
+function mine(s){return Array.prototype.filter.call(root.querySelectorAll(s),
+ function(e){return e.closest(".bp-root")===root;});}
+var D=JSON.parse(mine("script.bp-data")[0].textContent);
 var P=D.prefix, S=D.steps, n=S.length, k=0, lang=D.lang, timer=null;
-function $(s){return root.querySelector(s);}
+function $(s){return mine(s)[0];}
 function el(id){return document.getElementById(P+"-"+id);}
 var reveal={}; // label id -> the step that reveals it
 S.forEach(function(s,i){
@@ -220,9 +232,10 @@ function t(key){return D.ui[lang][key];}
 function show(){
  labels.forEach(function(p){p[0].classList.toggle("pending",p[1]>k);
   p[0].classList.toggle("fresh",p[1]===k);});
- root.querySelectorAll(".bp-graph .active").forEach(function(e){e.classList.remove("active");});
+ mine(".bp-graph .active").forEach(function(e){e.classList.remove("active");});
  var s=S[k];
- if(s.node){var node=el("n-"+s.node); if(node)node.classList.add("active");}
+ if(s.node){var node=el("n-"+s.node); if(node){node.classList.add("active");
+  if(node.scrollIntoView&&root.dataset.moved)node.scrollIntoView({block:"nearest",inline:"nearest"});}}
  s.values.concat(s.grads).forEach(function(e){var x=el("e-"+e); if(x)x.classList.add("active");});
  var back=s.phase==="start"||s.phase==="backward"||s.phase==="sum";
  var ph=$(".bp-phase"); ph.textContent=t(back?"backward":"forward");
@@ -235,13 +248,13 @@ function show(){
  $(".bp-play").textContent=timer?t("pause"):t("play");
 }
 function texts(){
- root.querySelectorAll("[data-t]").forEach(function(e){e.textContent=t(e.dataset.t)
+ mine("[data-t]").forEach(function(e){e.textContent=t(e.dataset.t)
   .replace("{n}",D.size).replace("{max}",D.max);});
- root.querySelectorAll(".bp-lang").forEach(function(b){
+ mine(".bp-lang").forEach(function(b){
   b.setAttribute("aria-pressed",b.dataset.lang===lang?"true":"false");});
  root.lang=lang; show();
 }
-function go(i){k=Math.max(0,Math.min(n-1,i)); show();}
+function go(i){k=Math.max(0,Math.min(n-1,i)); root.dataset.moved="1"; show();}
 function stop(){if(timer){clearInterval(timer);timer=null;}}
 function play(){if(timer){stop();show();return;}
  if(k>=n-1)k=0;
@@ -251,7 +264,7 @@ $(".bp-prev").onclick=function(){stop();go(k-1);};
 $(".bp-reset").onclick=function(){stop();go(0);};
 $(".bp-play").onclick=play;
 var slider=$(".bp-slider"); slider.max=n-1; slider.oninput=function(){stop();go(+slider.value);};
-root.querySelectorAll(".bp-lang").forEach(function(b){b.onclick=function(){lang=b.dataset.lang;texts();};});
+mine(".bp-lang").forEach(function(b){b.onclick=function(){lang=b.dataset.lang;texts();};});
 root.tabIndex=0;
 root.addEventListener("keydown",function(ev){
  var key=ev.key;
@@ -263,7 +276,7 @@ root.addEventListener("keydown",function(ev){
  else if(key===" "||key==="Spacebar"){play();}
  else return;
  ev.preventDefault();});
-root.querySelectorAll(".summary").forEach(function(label){label.addEventListener("click",function(){
+mine(".summary").forEach(function(label){label.addEventListener("click",function(){
  var a=D.arrays[label.dataset.array]; if(!a)return;
  var old=root.querySelector(".bp-popup"); if(old)old.remove();
  var box=document.createElement("div"); box.className="bp-popup";
@@ -279,15 +292,29 @@ root.querySelectorAll(".summary").forEach(function(label){label.addEventListener
  var close=document.createElement("button"); close.textContent=t("close");
  close.onclick=function(){box.remove();};
  box.appendChild(h); box.appendChild(c); box.appendChild(close); root.appendChild(box);});});
+root.querySelectorAll(":scope > .bp-sub").forEach(function(sub){
+ var node=el("n-"+sub.dataset.for); if(!node)return;
+ node.classList.add("openable");
+ node.addEventListener("click",function(){var open=sub.hidden;
+  root.querySelectorAll(":scope > .bp-sub").forEach(function(o){o.hidden=true;});
+  sub.hidden=!open; if(open)sub.scrollIntoView({block:"nearest"});});});
 if(!D.drawn){$(".bp-picture").style.display="none";}
 texts();
 })();
 """
 
 
-def fragment(graph: Graph, *, lang: str = "en", title: str | None = None) -> str:
+def fragment(
+    graph: Graph,
+    *,
+    lang: str = "en",
+    title: str | None = None,
+    note: str = "",
+    subgraphs: dict[str, str] | None = None,
+) -> str:
     """The page's body: the controls, the picture, the panel and the script (for a notebook
-    cell or the page). Ids are unique, so several fragments can share a notebook."""
+    cell or the page). Ids are unique, so several fragments can share a notebook.
+    ``subgraphs`` maps node ids to the fragments that open when the node is clicked."""
     if lang not in UI:
         raise ValueError(f"lang must be one of {', '.join(UI)}, got {lang!r}")
     prefix = "bp" + secrets.token_hex(4)
@@ -312,6 +339,15 @@ def fragment(graph: Graph, *, lang: str = "en", title: str | None = None) -> str
         )
     if not graph.has_grads:
         notes.append(f'<p class="bp-note" data-t="no_grads">{escape(ui["no_grads"])}</p>')
+    if note:
+        notes.append(f'<p class="bp-note">{escape(note)}</p>')
+    subgraphs = subgraphs or {}
+    if subgraphs:
+        notes.append(f'<p class="bp-note" data-t="open">{escape(ui["open"])}</p>')
+    subs = "".join(
+        f'<div class="bp-sub" data-for="{key}" hidden>{body}</div>'
+        for key, body in subgraphs.items()
+    )
     return (
         f'<div class="bp-root" id="{prefix}" lang="{lang}">'
         f"<style>{_STYLE}</style>"
@@ -323,7 +359,7 @@ def fragment(graph: Graph, *, lang: str = "en", title: str | None = None) -> str
         f'<div class="bp-picture">{picture}</div>'
         f'<div class="bp-panel" aria-live="polite"></div>'
         f'<p class="bp-legend" data-t="legend">{escape(ui["legend"])}</p>'
-        f'<p class="bp-help" data-t="keys">{escape(ui["keys"])}</p>'
+        f'<p class="bp-help" data-t="keys">{escape(ui["keys"])}</p>{subs}'
         f'<script type="application/json" class="bp-data">{blob}</script>'
         f"<script>{_SCRIPT.replace('ROOT_ID', json.dumps(prefix))}</script>"
         "</div>"
@@ -335,9 +371,32 @@ def _value(graph: Graph) -> str:
     return number(data) if np.size(data) == 1 else shape_text(data)
 
 
-def page_html(graph: Graph, *, lang: str = "en", title: str | None = None) -> str:
-    """The whole page: one HTML file, nothing fetched."""
-    body = fragment(graph, lang=lang, title=title)
+def _subgraphs(graph: Graph, lang: str) -> dict[str, str]:
+    """The graphs inside the layer-level nodes (Affine, ReLU, Softmax-with-Loss), on the
+    numbers that flowed through them, as fragments."""
+    from backprop.autograd.expression import expand
+
+    subs: dict[str, str] = {}
+    if len(graph.functions) < 2:  # the graph is the layer itself
+        return subs
+    for i, f in enumerate(graph.functions):
+        opened = expand(f)
+        if opened is None:
+            continue
+        with np.errstate(all="raise"):
+            try:
+                opened.backward()
+            except FloatingPointError:  # e.g. a log of an underflowed softmax: not shown
+                continue
+        subs[f"f{i}"] = fragment(build(opened.output), lang=lang, title=opened.title)
+    return subs
+
+
+def page_html(graph: Graph, *, lang: str = "en", title: str | None = None, note: str = "") -> str:
+    """The whole page: one HTML file, nothing fetched. Layer-level nodes open into their
+    own graphs (``backprop.autograd.expression.expand``) on a click."""
+    subs = _subgraphs(graph, lang) if graph.has_grads and graph.size <= PAGE_MAX_NODES else {}
+    body = fragment(graph, lang=lang, title=title, note=note, subgraphs=subs)
     heading = escape(title or f"{graph.name(graph.output)} = {_value(graph)}")
     return (
         "<!DOCTYPE html>\n"

@@ -351,6 +351,7 @@ def save_graph(
     rankdir: str = "LR",
     lang: str = "en",
     title: str | None = None,
+    note: str = "",
 ) -> str:
     """Write the picture of the graph of ``output`` to ``path``; return how it was made.
 
@@ -358,8 +359,9 @@ def save_graph(
     on PATH (``engine="auto"`` or ``"graphviz"``), otherwise by matplotlib (``"auto"`` or
     ``"matplotlib"``); if Graphviz takes too long (``graphviz_timeout``), by matplotlib with
     a ``RuntimeWarning``. ``.html``: the step-through page (``lang`` is the language it opens
-    in). Returns ``"dot-text"``, ``"graphviz"``, ``"matplotlib"`` or ``"page"``. The file is
-    written atomically: on any error the previous file is left as it was.
+    in, ``title`` and ``note`` head it). Returns ``"dot-text"``, ``"graphviz"``,
+    ``"matplotlib"`` or ``"page"``. The file is written atomically: on any error the previous
+    file is left as it was.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -374,7 +376,7 @@ def save_graph(
     elif suffix == ".html":
         from backprop.visualize.page import page_html
 
-        data, used = page_html(graph, lang=lang, title=title).encode("utf-8"), "page"
+        data, used = page_html(graph, lang=lang, title=title, note=note).encode("utf-8"), "page"
     else:
         data, used = render(graph, suffix[1:], engine, rankdir)
     with atomic_write(path) as file:
