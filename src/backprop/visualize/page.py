@@ -100,7 +100,7 @@ def _heat(a: np.ndarray, title: str) -> dict:
     -1000..1000 relative to the largest magnitude (positive red, negative blue)."""
     a = np.asarray(a, dtype=np.float64)
     a = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(a.shape[0], -1)
-    side = int(round(a.size**0.5))
+    side = round(a.size**0.5)
     if a.shape[0] == 1 and side * side == a.size and side >= 4:  # one image: 784 → 28 × 28
         a = a.reshape(side, side)
     rows = np.array_split(np.arange(a.shape[0]), min(HEAT_MAX, a.shape[0]))
