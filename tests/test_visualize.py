@@ -73,7 +73,7 @@ def test_dot_of_the_apple_example_shows_values_and_gradients(apple):
     ]
     assert dot.count("fontcolor=red") == 5
     # every label is pinned above (value) or below (gradient) its edge: the layout's
-    assert "layout=neato" in dot and dot.count("!\"") > 10
+    assert "layout=neato" in dot and dot.count('!"') > 10
 
 
 def test_dot_is_what_graphviz_draws_and_keeps_the_inputs_order(apple):

@@ -258,7 +258,7 @@ function go(i){k=Math.max(0,Math.min(n-1,i)); root.dataset.moved="1"; show();}
 function stop(){if(timer){clearInterval(timer);timer=null;}}
 function play(){if(timer){stop();show();return;}
  if(k>=n-1)k=0;
- timer=setInterval(function(){if(k>=n-1){stop();show();}else go(k+1);},1200); show();}
+ timer=setInterval(function(){if(k>=n-1){stop();show();}else go(k+1);},+root.dataset.interval||1200); show();}
 $(".bp-next").onclick=function(){stop();go(k+1);};
 $(".bp-prev").onclick=function(){stop();go(k-1);};
 $(".bp-reset").onclick=function(){stop();go(0);};
