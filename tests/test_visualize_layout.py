@@ -149,7 +149,7 @@ def test_matplotlib_draws_the_same_layout(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Axes, "text", record)
     save_graph(price, tmp_path / "graph.png", engine="matplotlib")
-    for key, node in lay.nodes.items():
+    for node in lay.nodes.values():
         assert (node.x, node.y) in texts[node.lines[0]]
     for box in lay.edges:
         b = box.value_box
