@@ -174,7 +174,7 @@ def _data(graph: Graph, prefix: str, lang: str, title: str) -> tuple[str, dict]:
 
 
 _STYLE = """
-.bp-root{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;
+.bp-root{padding:6px 10px;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;
  color:#111;max-width:100%;}
 .bp-root h1{font-size:20px;margin:6px 0 8px;}
 .bp-bar{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:6px 0;}
