@@ -230,7 +230,10 @@ def steps(graph: Graph) -> list[Step]:
                     "inputs",
                     {
                         "inputs": ", ".join(
-                            f"{graph.name(x)} = {describe(x.data)}" for x in graph.leaves
+                            graph.name(x)
+                            if not x.requires_grad and x.ndim == 0 and x.name is None
+                            else f"{graph.name(x)} = {describe(x.data)}"
+                            for x in graph.leaves
                         )
                     },
                 )
