@@ -174,8 +174,8 @@ def _data(graph: Graph, prefix: str, lang: str, title: str) -> tuple[str, dict]:
 
 
 _STYLE = """
-.bp-root{padding:6px 10px;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;
- color:#111;max-width:100%;}
+.bp-root{padding:6px 10px;color:#111;max-width:100%;
+ font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;}
 .bp-root h1{font-size:20px;margin:6px 0 8px;}
 .bp-bar{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:6px 0;}
 .bp-bar button{font-size:15px;padding:5px 11px;border:1px solid #888;border-radius:5px;
@@ -258,7 +258,8 @@ function go(i){k=Math.max(0,Math.min(n-1,i)); root.dataset.moved="1"; show();}
 function stop(){if(timer){clearInterval(timer);timer=null;}}
 function play(){if(timer){stop();show();return;}
  if(k>=n-1)k=0;
- timer=setInterval(function(){if(k>=n-1){stop();show();}else go(k+1);},+root.dataset.interval||1200); show();}
+ timer=setInterval(function(){if(k>=n-1){stop();show();}else go(k+1);},
+  +root.dataset.interval||1200); show();}
 $(".bp-next").onclick=function(){stop();go(k+1);};
 $(".bp-prev").onclick=function(){stop();go(k-1);};
 $(".bp-reset").onclick=function(){stop();go(0);};
