@@ -261,6 +261,42 @@ def test_arrays_show_shapes_and_large_ones_open_a_heat_map(browser, tmp_path):
     page.close()
 
 
+def test_the_notebook_display_steps_through_inline(browser):
+    """The text/html of the bundle, inserted as JupyterLab does (innerHTML, then each script
+    run again), becomes the step-through; two displays in one notebook do not mix."""
+    price, inputs = book_example("apple")
+    price.backward()
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_content("<div id='cell1'></div><div id='cell2'></div>")
+    for cell in ("cell1", "cell2"):
+        page.evaluate(
+            """([id, html]) => {
+                const out = document.getElementById(id);
+                out.innerHTML = html;
+                out.querySelectorAll("script").forEach((old) => {
+                    const script = document.createElement("script");
+                    if (old.type) script.type = old.type;
+                    script.className = old.className;
+                    script.textContent = old.textContent;
+                    old.replaceWith(script);
+                });
+            }""",
+            [cell, price._repr_mimebundle_()["text/html"]],
+        )
+    first = page.locator("#cell1 .bp-root")
+    prefix = first.get_attribute("id")
+    first.focus()
+    page.keyboard.press("End")
+    assert first.locator(".bp-count").first.text_content() == "Step 6 of 6"
+    assert page.locator(f"#{prefix}-g-0").text_content() == number(inputs["apple"].grad)
+    second = page.locator("#cell2 .bp-root")
+    assert second.locator(".bp-count").first.text_content() == "Step 1 of 6"
+    assert requests == []
+    page.close()
+
+
 def test_too_big_a_graph_still_gives_a_usable_page(browser, tmp_path):
     x = Tensor(0.5, name="x")
     y = x

@@ -178,8 +178,8 @@ def draw_graph(output: Tensor, path=None, *, engine: str = "auto", rankdir: str 
 
 
 def graphviz_timeout(graph: Graph) -> float:
-    """Seconds Graphviz may take: a few, more for bigger graphs."""
-    return 5.0 + 0.02 * graph.size
+    """Seconds Graphviz may take: a few, more for bigger graphs, never more than 30."""
+    return min(5.0 + 0.02 * graph.size, 30.0)
 
 
 def _graphviz(dot: str, fmt: str, executable: str, timeout: float) -> bytes:
