@@ -241,6 +241,11 @@ def test_jupyter_display(apple):
     y = Tensor(1.0)
     for _ in range(visualize.PAGE_MAX_NODES + 1):
         y = y * 1.0
+    assert "×201" in y._repr_mimebundle_()["image/svg+xml"]  # a long chain: one node
+    x = Tensor(1.0)
+    y = x * 1.0
+    for k in range(visualize.PAGE_MAX_NODES):
+        y = y + x * float(k)
     assert y._repr_mimebundle_() == {"text/plain": repr(y)}  # too big to show inline
 
 

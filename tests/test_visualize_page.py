@@ -300,11 +300,22 @@ def test_the_notebook_display_steps_through_inline(browser):
 def test_too_big_a_graph_still_gives_a_usable_page(browser, tmp_path):
     x = Tensor(0.5, name="x")
     y = x
-    for _ in range(PAGE_MAX_NODES + 20):
-        y = y * 1.001
+    for _ in range(PAGE_MAX_NODES):  # a chain: drawn as one node
+        y = y.sigmoid() * 1.001
     y.backward()
     page = open_page(browser, tmp_path, y)
-    assert "too many to draw" in page.root.inner_text()
+    assert "each chain of operations is drawn as one node" in page.root.inner_text()
+    assert page.page.locator(f"#{page.prefix}-n-f0").text_content() == "400 ops: sigmoid … ×"
+    page.key("End")
+    assert f"∂L/∂x = {number(x.grad)}" in page.panel()
+    assert page.text("g", 0) == number(x.grad)
+    page.close()
+    terms = x * 1.0
+    for k in range(2, PAGE_MAX_NODES):  # a wide sum: no chain to collapse
+        terms = terms + x * float(k)
+    terms.backward()
+    page = open_page(browser, tmp_path, terms, name="wide.html")
+    assert "too many to draw legibly" in page.root.inner_text()
     page.key("End")
     assert "∂L/∂x" in page.panel()
     page.close()

@@ -32,6 +32,7 @@ from backprop.visualize import (
 )
 from backprop.visualize._format import write_text
 from backprop.visualize.graph import build
+from backprop.visualize.page import shown_graph
 
 
 def register(subparsers) -> None:
@@ -166,11 +167,17 @@ def run(args: argparse.Namespace) -> int:
     write_text("\n".join(lines) + "\n", summary)
     if args.explain:
         write_text("\n" + explain(output, args.lang, echo=False) + "\n", summary)
-    nodes = build(output).size
-    if nodes > PAGE_MAX_NODES and any(t != "-" and t.suffix == ".html" for t in outputs):
+    graph = build(output)
+    mode = shown_graph(graph)[1]
+    if mode != "full" and any(t != "-" and t.suffix == ".html" for t in outputs):
+        how = (
+            "its chains of operations are drawn collapsed, one node each"
+            if mode == "collapsed"
+            else "the page lists the steps without the picture"
+        )
         write_text(
-            f"backprop graph: the graph has {nodes} nodes, too many to draw on the page (at "
-            f"most {PAGE_MAX_NODES}); the page lists the steps without the picture\n",
+            f"backprop graph: the graph has {graph.size} nodes, too many to draw on the page "
+            f"(at most {PAGE_MAX_NODES}); {how}\n",
             sys.stderr,
         )
     for target in outputs:

@@ -18,7 +18,7 @@ import numpy as np
 from backprop.autograd.core import Function, Tensor, backward_order
 from backprop.visualize._format import describe, in_formula, number
 
-__all__ = ["Edge", "Graph", "Step", "build", "steps"]
+__all__ = ["Block", "Edge", "Graph", "Step", "build", "collapse", "steps"]
 
 
 @dataclass(eq=False)  # edges are compared by identity (x * x has two equal ones)
@@ -114,6 +114,103 @@ def build(output: Tensor) -> Graph:
             Edge(f"f{len(functions) - 1}", "out", output, output.grad, len(graph.edges))
         )
     return graph
+
+
+# ---------------------------------------------------------------------------------------------
+# Big graphs: chains of operations collapsed into one node each
+# ---------------------------------------------------------------------------------------------
+
+
+class _NoRules:
+    rules: tuple[str, ...] = ()
+
+
+class Block:
+    """A chain of Functions shown as one node: each one's output feeds only the next.
+
+    Looks like a Function to the layout and the steps: ``inputs`` (the first Function's
+    inputs and the variables the others take), ``input_grads``, ``output()``, ``label``.
+    """
+
+    node = _NoRules()
+
+    def __init__(self, functions: list[Function]):
+        self.functions = functions
+        inputs, grads = [], []
+        for k, f in enumerate(functions):
+            fgrads = f.input_grads or (None,) * len(f.inputs)
+            for x, g in zip(f.inputs, fgrads, strict=True):
+                if k and (x.creator is functions[k - 1] or not x.requires_grad):
+                    continue  # the chain itself, or a constant inside it
+                inputs.append(x)
+                grads.append(g)
+        self.inputs = tuple(inputs)
+        has_grads = all(f.input_grads is not None for f in functions)
+        self.input_grads = tuple(grads) if has_grads else None
+        names = [f.name for f in functions]
+        self.name = names[0] if len(set(names)) == 1 else "operations"
+        labels = [f.label for f in functions]
+        if len(functions) == 1:
+            self.label = labels[0]
+        elif len(set(labels)) == 1:
+            self.label = f"{labels[0]} ×{len(functions)}"
+        else:
+            self.label = f"{len(functions)} ops: {labels[0]} … {labels[-1]}"
+
+    def output(self):
+        return self.functions[-1].output()
+
+
+def collapse(graph: Graph) -> Graph:
+    """The graph with every chain of operations (each output used once, by the next one)
+    drawn as one node; the constants inside a chain are not shown."""
+    uses = {key: len(edges) for key, edges in graph.uses.items()}
+    chains: list[list[Function]] = []
+    chain_of: dict[int, int] = {}
+    for f in graph.functions:
+        previous = [
+            x.creator
+            for x in f.inputs
+            if x.creator is not None and id(x.creator) in chain_of and uses.get(id(x), 0) == 1
+        ]
+        others = [x for x in f.inputs if x.creator is not None and x.creator not in previous]
+        if (
+            len(previous) == 1
+            and not others
+            and chains[chain_of[id(previous[0])]][-1] is previous[0]
+        ):
+            index = chain_of[id(previous[0])]
+            chains[index].append(f)
+        else:
+            index = len(chains)
+            chains.append([f])
+        chain_of[id(f)] = index
+    blocks = sorted(
+        (Block(c) for c in chains), key=lambda b: graph.functions.index(b.functions[-1])
+    )
+    position = {id(b.functions[-1]): i for i, b in enumerate(blocks)}
+    leaves: list[Tensor] = []
+    leaf_ids: dict[int, int] = {}
+    for b in blocks:
+        for x in b.inputs:
+            if x.creator is None and id(x) not in leaf_ids:
+                leaf_ids[id(x)] = len(leaves)
+                leaves.append(x)
+    small = Graph(graph.output, blocks, leaves, graph.names)  # type: ignore[arg-type]
+    for i, b in enumerate(blocks):
+        grads = b.input_grads or (None,) * len(b.inputs)
+        for x, g in zip(b.inputs, grads, strict=True):
+            source = (
+                f"f{position[id(x.creator)]}" if x.creator is not None else f"v{leaf_ids[id(x)]}"
+            )
+            edge = Edge(source, f"f{i}", x, g if x.requires_grad else None, len(small.edges))
+            small.edges.append(edge)
+            small.uses.setdefault(id(x), []).append(edge)
+    if blocks:
+        small.edges.append(
+            Edge(f"f{len(blocks) - 1}", "out", graph.output, graph.output.grad, len(small.edges))
+        )
+    return small
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +375,7 @@ def steps(graph: Graph) -> list[Step]:
     in_edges: dict[str, list[Edge]] = {}
     for edge in graph.edges:
         in_edges.setdefault(edge.target, []).append(edge)
-    for f in backward_order(graph.output):
+    for f in reversed(graph.functions):  # the order backward() used
         i = index[id(f)]
         y = f.output()
         parts = [

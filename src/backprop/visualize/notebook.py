@@ -12,21 +12,22 @@ from __future__ import annotations
 from backprop.autograd.core import Tensor
 from backprop.visualize import layout as _layout
 from backprop.visualize.graph import build
-from backprop.visualize.page import PAGE_MAX_NODES, fragment
+from backprop.visualize.page import fragment, shown_graph
 from backprop.visualize.svg import svg
 
 __all__ = ["mimebundle"]
 
 
 def mimebundle(output: Tensor) -> dict[str, str]:
-    """The display of ``output``'s graph for Jupyter; empty for a leaf or for graphs of more
-    than ``PAGE_MAX_NODES`` nodes (too big to look at inline: write a page instead)."""
+    """The display of ``output``'s graph for Jupyter; empty for a leaf or for graphs too big
+    to draw even with their chains collapsed (write a page instead)."""
     if output.creator is None:
         return {}
     graph = build(output)
-    if graph.size > PAGE_MAX_NODES:
+    shown, mode = shown_graph(graph)
+    if mode == "steps":
         return {}
     return {
         "text/html": fragment(graph),
-        "image/svg+xml": svg(_layout.compute(graph), "bpstatic"),
+        "image/svg+xml": svg(_layout.compute(shown), "bpstatic"),
     }

@@ -20,7 +20,7 @@ import numpy as np
 from backprop.visualize import layout as _layout
 from backprop.visualize._format import SMALL_ARRAY, number, shape_text
 from backprop.visualize.explain import OP_NAMES
-from backprop.visualize.graph import Graph, build, steps
+from backprop.visualize.graph import Graph, build, collapse, steps
 from backprop.visualize.svg import svg
 
 __all__ = ["PAGE_MAX_NODES", "TEXT", "UI", "fragment", "page_html"]
@@ -68,6 +68,8 @@ UI = {
         "in red.",
         "too_big": "This graph has {n} nodes, too many to draw legibly (at most {max}); the "
         "steps are listed without the picture.",
+        "collapsed": "This graph has {n} nodes, too many to draw legibly (at most {max}): "
+        "each chain of operations is drawn as one node (its constants hidden).",
         "close": "Close",
         "open": "Click a layer (Affine, ReLU, Softmax-with-Loss) to open its own graph, on the "
         "same numbers.",
@@ -87,6 +89,8 @@ UI = {
         "legend": "값은 각 화살표 위로 순전파되고, 기울기 ∂L/∂·는 화살표 아래(빨간색)로 "
         "역전파됩니다.",
         "too_big": "이 그래프는 노드가 {n}개로 너무 커서(최대 {max}) 그림 없이 단계만 보여 줍니다.",
+        "collapsed": "이 그래프는 노드가 {n}개로 너무 커서(최대 {max}) 연산이 사슬처럼 이어진 "
+        "부분을 노드 하나로 접어서 그립니다(그 안의 상수는 생략).",
         "close": "닫기",
         "open": "계층(Affine, ReLU, Softmax-with-Loss)을 누르면 같은 값으로 그 계층의 계산 "
         "그래프가 열립니다.",
@@ -143,8 +147,22 @@ def _texts(graph: Graph) -> list[dict]:
     return records
 
 
+def shown_graph(graph: Graph) -> tuple[Graph, str]:
+    """The graph the page draws: the graph itself; too big, with its chains of operations
+    collapsed (``graph.collapse``); still too big, none (the steps without the picture).
+    Returns it and "full", "collapsed" or "steps"."""
+    if graph.size <= PAGE_MAX_NODES:
+        return graph, "full"
+    small = collapse(graph)
+    if small.size <= PAGE_MAX_NODES:
+        return small, "collapsed"
+    return small, "steps"
+
+
 def _data(graph: Graph, prefix: str, lang: str, title: str) -> tuple[str, dict]:
-    drawn = graph.size <= PAGE_MAX_NODES
+    size = graph.size
+    graph, mode = shown_graph(graph)
+    drawn = mode != "steps"
     arrays: dict[str, dict] = {}
     big: dict[str, str] = {}
     picture = ""
@@ -163,7 +181,8 @@ def _data(graph: Graph, prefix: str, lang: str, title: str) -> tuple[str, dict]:
         "lang": lang,
         "title": title,
         "drawn": drawn,
-        "size": graph.size,
+        "mode": mode,
+        "size": size,
         "max": PAGE_MAX_NODES,
         "grads": graph.has_grads,
         "steps": _texts(graph),
@@ -333,10 +352,11 @@ def fragment(
         for code in UI
     )
     notes = []
-    if not data["drawn"]:
+    if data["mode"] != "full":
+        key = "too_big" if data["mode"] == "steps" else "collapsed"
         notes.append(
-            f'<p class="bp-note" data-t="too_big">'
-            f"{escape(ui['too_big'].format(n=graph.size, max=PAGE_MAX_NODES))}</p>"
+            f'<p class="bp-note" data-t="{key}">'
+            f"{escape(ui[key].format(n=graph.size, max=PAGE_MAX_NODES))}</p>"
         )
     if not graph.has_grads:
         notes.append(f'<p class="bp-note" data-t="no_grads">{escape(ui["no_grads"])}</p>')
