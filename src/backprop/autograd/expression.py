@@ -427,8 +427,8 @@ def _take(variables, name: str, default: np.ndarray, example_name: str) -> np.nd
         return value
     if value.size == default.size:
         return value.reshape(default.shape)
-    if default.ndim == 1 and value.ndim <= 1 and name in ("x", "a", "t"):
-        return value.reshape(-1)  # any length of vector
+    if default.ndim <= 1 and value.ndim <= 1 and name in ("x", "a"):
+        return value  # an elementwise layer takes any number of inputs
     raise ValueError(
         f"example {example_name}: {name} needs {default.size} numbers (shape {default.shape}), "
         f"got {value.size}"

@@ -160,6 +160,9 @@ class Block:
     def output(self):
         return self.functions[-1].output()
 
+    def __repr__(self) -> str:
+        return f"Block({self.label!r}, {len(self.functions)} functions)"
+
 
 def collapse(graph: Graph) -> Graph:
     """The graph with every chain of operations (each output used once, by the next one)
