@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from backprop import visualize
+from backprop.autograd.expression import EXAMPLES
 from backprop.cli import main
 
 
@@ -55,14 +60,26 @@ def test_explain_in_english_and_korean(capsys):
     assert "연쇄법칙" in out
 
 
-def test_dot_to_stdout(capsys):
-    code, out, _ = run(capsys, "--example", "apple", "-o", "-")
+def test_dot_to_stdout_alone(capsys):
+    code, out, err = run(capsys, "--example", "apple", "-o", "-", "--explain")
     assert code == 0
-    assert "digraph computational_graph {" in out
-    assert '<font color="red">2.2</font>' in out
+    assert out.startswith("digraph computational_graph {") and out.rstrip().endswith("}")
+    assert 'label="2.2", shape=plaintext, fontcolor=red' in out
+    assert "∂price/∂apple = 2.2" in err and "mul: ∂L/∂apple" in err  # the summary: stderr
 
 
-@pytest.mark.parametrize("suffix", [".dot", ".png", ".svg"])
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_dot_to_stdout_pipes_into_graphviz(tmp_path):
+    graph = subprocess.run(
+        [sys.executable, "-m", "backprop", "graph", "--example", "apple", "-o", "-"],
+        capture_output=True,
+        check=True,
+    )
+    svg = subprocess.run(["dot", "-Tsvg"], input=graph.stdout, capture_output=True, check=True)
+    assert b"<svg" in svg.stdout and b"2.2" in svg.stdout
+
+
+@pytest.mark.parametrize("suffix", [".dot", ".png", ".svg", ".html"])
 def test_writes_the_picture(capsys, tmp_path, suffix):
     path = tmp_path / f"graph{suffix}"
     code, _, err = run(capsys, "--example", "apple-orange", "-o", str(path))
@@ -71,8 +88,84 @@ def test_writes_the_picture(capsys, tmp_path, suffix):
     assert f"wrote {path}" in err
 
 
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_writes_every_format(capsys, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    paths = [f"{name}.{suffix}" for suffix in ("svg", "png", "dot", "html")]
+    argv = ["--example", name, "--seed", "3", "--explain"]
+    code, out, err = run(capsys, *argv, *[a for p in paths for a in ("-o", p)])
+    assert code == 0, err
+    assert "∂L/∂" in out and "result: " in out
+    for path in paths:
+        assert (tmp_path / path).stat().st_size > 0
+    assert (tmp_path / f"{name}.html").stat().st_size < 300_000
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_example_variables_and_seed(capsys):
+    code, out, _ = run(capsys, "--example", "relu", "--var", "x=1,-2,3", "--var", "dout=4,5,6")
+    assert code == 0
+    assert "∂L/∂x = [4, 0, 6]" in out
+    assert "mask = (x <= 0) = [False,  True, False]" in out
+    _, first, _ = run(capsys, "--example", "affine", "--seed", "7")
+    _, again, _ = run(capsys, "--example", "affine", "--seed", "7")
+    _, other, _ = run(capsys, "--example", "affine", "--seed", "8")
+    assert first == again != other
+    code, _, err = run(capsys, "--example", "relu", "--var", "q=1")
+    assert code == 2 and "its variables are: x, dout" in err
+
+
+def test_bad_output_paths_are_one_line_and_write_nothing(capsys, tmp_path, monkeypatch):
+    missing = tmp_path / "no" / "such" / "graph.html"
+    code, out, err = run(capsys, "--example", "apple", "-o", str(missing))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "does not exist" in err
+    assert not (tmp_path / "no").exists()
+    # A folder the user may not write to (simulated: the tests may run as root).
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    code, _, err = run(capsys, "--example", "apple", "-o", str(tmp_path / "graph.svg"))
+    assert code == 2 and err.count("\n") == 1 and "is not writable" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_big_an_expression_still_writes_a_page(capsys, tmp_path):
+    expression = "+".join(f"x*{k}" for k in range(1, 80))  # 239 nodes
+    path = tmp_path / "big.html"
+    code, _, err = run(capsys, expression, "--var", "x=1", "-o", str(path))
+    assert code == 0
+    assert "too many to draw on the page" in err
+    assert "too many to draw legibly" in path.read_text(encoding="utf-8")
+
+
+def test_an_ascii_terminal_does_not_crash(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backprop",
+            "graph",
+            "(x + y) ** 2",
+            "--var",
+            "x=1",
+            "--var",
+            "y=2",
+            "--explain",
+            "--lang",
+            "ko",
+            "-o",
+            str(tmp_path / "g.html"),
+        ],
+        capture_output=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"\\u2202z/\\u2202x = 6" in result.stdout  # ∂ written as an escape
+    assert b"Traceback" not in result.stderr
+
+
 def test_png_without_graphviz(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(visualize.shutil, "which", lambda name: None)
+    monkeypatch.setattr(visualize.render.shutil, "which", lambda name: None)
     path = tmp_path / "graph.png"
     code, _, err = run(capsys, "(x + y) ** 2", "--var", "x=1", "--var", "y=2", "-o", str(path))
     assert code == 0
@@ -96,7 +189,7 @@ def test_png_without_graphviz(capsys, tmp_path, monkeypatch):
         (["x ** 0.5", "--var", "x=0"], "divide by zero"),
         (["x", "--var", "x"], "expected NAME=VALUE"),
         (["x", "--var", "x=abc"], "not a number"),
-        (["x", "--var", "x=1", "-o", "graph.jpg"], "must end in"),
+        (["x", "--var", "x=1", "-o", "graph.jpg"], "must end in .svg, .png, .dot, .gv, .html"),
         (["x", "--example", "apple"], "not both"),
         ([], "give an expression"),
     ],

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from backprop.autograd import Tensor, backward_order, book_example, evaluate
-from backprop.autograd.expression import MAX_LENGTH, parse_variables
+from backprop.autograd.expression import EXAMPLES, MAX_LENGTH, example, expand, parse_variables
+from backprop.autograd.networks import TensorTwoLayerNet
+from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
 
 def grads_of(expression, **variables):
@@ -196,3 +198,153 @@ def test_unknown_book_example():
 def test_numbers_too_large_for_a_float_are_rejected(text):
     with pytest.raises(ValueError, match="too large for a float"):
         evaluate(text, {"x": 1.0})
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer graphs of 5.5-5.6 and Appendix A, against the layers' own forward and backward
+# ---------------------------------------------------------------------------------------------
+
+
+def ops_of(output):
+    return [f.name for f in reversed(backward_order(output))]
+
+
+def test_every_example_is_listed_and_unknown_ones_list_the_valid_ones():
+    assert EXAMPLES == (
+        "apple",
+        "apple-orange",
+        "relu",
+        "sigmoid",
+        "sigmoid-node",
+        "affine",
+        "softmax-with-loss",
+        "two-layer-net",
+    )
+    with pytest.raises(ValueError, match="the examples are: apple, apple-orange, relu, sigmoid"):
+        example("banana")
+    with pytest.raises(ValueError, match="example relu has no variable y; its variables are: x"):
+        example("relu", {"y": 1.0})
+
+
+def test_relu_example_is_the_relu_layer_and_its_mask():
+    x = np.array([1.0, -0.5, 2.0, -3.0, 0.25, 0.0])
+    dout = np.array([0.3, -1.2, 0.7, 2.0, -0.1, 5.0])
+    built = example("relu", {"x": x, "dout": dout})
+    built.backward()
+    layer = Relu()
+    np.testing.assert_array_equal(built.output.data, layer.forward(x))
+    np.testing.assert_array_equal(built.inputs["x"].grad, layer.backward(dout))
+    np.testing.assert_array_equal(built.inputs["x"].grad, np.where(x > 0, dout, 0.0))
+    assert "mask = (x <= 0) = [False,  True, False,  True, False,  True]" in built.note
+    assert ops_of(built.output) == ["relu"]
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid-node"])
+def test_sigmoid_examples_are_the_sigmoid_layer(name):
+    built = example(name, {"x": 0.7, "dout": -1.3})
+    built.backward()
+    layer = Sigmoid()
+    y = layer.forward(np.array(0.7))
+    assert built.output.data == pytest.approx(y, rel=1e-15)
+    assert built.inputs["x"].grad == pytest.approx(layer.backward(np.array(-1.3)), rel=1e-14)
+    y_book = 1 / (1 + np.exp(-0.7))  # the book's formula: dout · y(1 − y)
+    assert built.inputs["x"].grad == pytest.approx(-1.3 * y_book * (1 - y_book), rel=1e-14)
+    if name == "sigmoid":  # ×−1, exp, +1, ÷ as in figure 5-20
+        assert ops_of(built.output) == ["mul", "exp", "add", "div"]
+        assert "y(1 − y)" in built.note
+    else:
+        assert ops_of(built.output) == ["sigmoid"]
+
+
+def test_affine_example_is_the_affine_layer_for_a_batch(rng):
+    X, W, B = rng.normal(size=(2, 2)), rng.normal(size=(2, 3)), rng.normal(size=3)
+    dout = rng.normal(size=(2, 3))
+    built = example("affine", {"X": X.ravel(), "W": W.ravel(), "B": B, "dout": dout.ravel()})
+    built.backward()
+    layer = Affine(W, B)
+    np.testing.assert_allclose(built.output.data, layer.forward(X), rtol=1e-15)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(built.inputs["X"].grad, dx, rtol=1e-14)
+    np.testing.assert_allclose(built.inputs["W"].grad, layer.dW, rtol=1e-14)
+    np.testing.assert_allclose(built.inputs["B"].grad, layer.db, rtol=1e-14)
+    # the book's formulas, written out
+    np.testing.assert_allclose(built.inputs["X"].grad, dout @ W.T, rtol=1e-14)
+    np.testing.assert_allclose(built.inputs["W"].grad, X.T @ dout, rtol=1e-14)
+    np.testing.assert_allclose(built.inputs["B"].grad, dout.sum(axis=0), rtol=1e-14)
+    assert ops_of(built.output) == ["matmul", "add"]
+    with pytest.raises(ValueError, match=r"affine: W needs 6 numbers \(shape \(2, 3\)\), got 4"):
+        example("affine", {"W": np.ones(4)})
+
+
+@pytest.mark.parametrize("t", [2, np.array([0.0, 0.0, 1.0])])
+def test_softmax_with_loss_example_is_the_layer_and_gives_y_minus_t(t):
+    a = np.array([0.3, 2.9, 4.0])  # the book's example scores (3.5.2)
+    built = example("softmax-with-loss", {"a": a, "t": t})
+    built.backward()
+    layer = SoftmaxWithLoss()
+    onehot = np.array([0.0, 0.0, 1.0])
+    assert float(built.output.data) == pytest.approx(float(layer.forward(a, onehot)), rel=1e-14)
+    np.testing.assert_allclose(built.inputs["a"].grad, layer.backward(1.0), rtol=1e-12)
+    y = np.exp(a) / np.exp(a).sum()
+    np.testing.assert_allclose(built.inputs["a"].grad, y - onehot, rtol=1e-12)
+    # Appendix A: exp, sum, ÷, log, × t, the sum (the book's +), × −1
+    assert ops_of(built.output) == ["exp", "sum", "div", "log", "mul", "sum", "mul"]
+    assert "∂L/∂a = y − t" in built.note
+    with pytest.raises(ValueError, match="t must be 3 non-negative numbers summing to 1"):
+        example("softmax-with-loss", {"a": a, "t": np.array([1.0, 1.0, 0.0])})
+    with pytest.raises(ValueError, match=r"t must be a label 0\.\.2"):
+        example("softmax-with-loss", {"a": a, "t": 3})
+
+
+def test_two_layer_net_example_is_the_layers_on_a_real_mnist_image():
+    from backprop.datasets import load_dataset
+
+    built = example("two-layer-net", {"index": 7}, seed=5)
+    built.backward()
+    (_, _), (x_test, t_test) = load_dataset("mnist-sample")
+    x, t = x_test[7:8], t_test[7:8]
+    p = {key: tensor.data for key, tensor in built.inputs.items()}
+    layers = [Affine(p["W1"], p["b1"]), Relu(), Affine(p["W2"], p["b2"])]
+    h = x
+    for layer in layers:
+        h = layer.forward(h)
+    last = SoftmaxWithLoss()
+    assert float(built.output.data) == pytest.approx(float(last.forward(h, t)), rel=1e-14)
+    dout = last.backward(1.0)
+    for layer in reversed(layers):
+        dout = layer.backward(dout)
+    for key, layer in (("W1", layers[0]), ("b1", layers[0]), ("W2", layers[2]), ("b2", layers[2])):
+        expected = layer.dW if key[0] == "W" else layer.db
+        np.testing.assert_allclose(built.inputs[key].grad, expected, rtol=1e-12, atol=1e-18)
+    assert ops_of(built.output) == ["affine", "relu", "affine", "softmax_cross_entropy"]
+    assert "label" in built.note and f"image 7 (label {int(t[0])})" in built.note
+
+
+def test_the_book_examples_take_the_learners_numbers():
+    built = example("apple", {"apple": 150.0})
+    built.backward()
+    assert float(built.output.data) == pytest.approx(150 * 2 * 1.1)
+    assert float(built.inputs["apple"].grad) == pytest.approx(2.2)
+    assert float(built.inputs["tax"].grad) == pytest.approx(300.0)
+
+
+def test_seeds_set_the_random_numbers():
+    a, b, c = (example("relu", seed=s).inputs["x"].data for s in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("name", ["affine", "relu", "softmax_cross_entropy"])
+def test_expand_opens_a_layer_node_on_the_same_numbers(name, rng):
+    net = TensorTwoLayerNet(6, 4, 3, seed=0)
+    x = rng.normal(size=(1, 6))
+    loss = net.loss_tensor(x, np.array([2]))
+    loss.backward()
+    f = next(f for f in reversed(backward_order(loss)) if f.name == name)
+    opened = expand(f)
+    opened.backward()
+    np.testing.assert_allclose(opened.output.data.reshape(-1), f.output().data.reshape(-1))
+    for k, tensor in enumerate(opened.inputs.values()):
+        if f.input_grads[k] is not None:
+            np.testing.assert_allclose(tensor.grad, f.input_grads[k], rtol=1e-12, atol=1e-18)
+    assert name == "relu" or len(ops_of(opened.output)) > 1

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import base64
+import ast
 import io
 import os
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import backprop.autograd
 from backprop import visualize
 from backprop.autograd import Tensor, book_example, evaluate
 from backprop.autograd.networks import TensorTwoLayerNet
-from backprop.visualize import draw_graph, explain, mimebundle, save_graph
+from backprop.visualize import draw_graph, explain, layout, mimebundle, save_graph
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HAS_DOT = shutil.which("dot") is not None
@@ -28,7 +31,7 @@ def apple():
 
 @pytest.fixture
 def no_graphviz(monkeypatch):
-    monkeypatch.setattr(visualize.shutil, "which", lambda name: None)
+    monkeypatch.setattr(visualize.render.shutil, "which", lambda name: None)
 
 
 def assert_png(data: bytes) -> None:
@@ -44,6 +47,14 @@ def assert_png(data: bytes) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def edge_labels(dot: str) -> list[tuple[str, str]]:
+    """(value, gradient) written on each edge of the pinned DOT, in edge order."""
+    values = dict(re.findall(r'  e(\d+)v \[label="((?:[^"\\]|\\.)*)"', dot))
+    grads = dict(re.findall(r'  e(\d+)g \[label="((?:[^"\\]|\\.)*)"', dot))
+    keys = sorted({*values, *grads}, key=int)
+    return [(values.get(k, ""), grads.get(k, "")) for k in keys]
+
+
 def test_dot_of_the_apple_example_shows_values_and_gradients(apple):
     dot = draw_graph(apple)
     assert dot.startswith("digraph computational_graph {")
@@ -52,11 +63,24 @@ def test_dot_of_the_apple_example_shows_values_and_gradients(apple):
         assert f'label="{name}"' in dot
     assert dot.count('label="×", shape=circle') == 2
     # value above, gradient (red) below, edge by edge, as in the book's figure 5-16
-    assert '[label=<100<br/><font color="red">2.2</font>>]' in dot
-    assert '[label=<2<br/><font color="red">110</font>>]' in dot
-    assert '[label=<apple_price = 200<br/><font color="red">1.1</font>>]' in dot
-    assert '[label=<1.1<br/><font color="red">200</font>>]' in dot
-    assert '[label=<220<br/><font color="red">1</font>>]' in dot
+    assert edge_labels(dot) == [
+        ("100", "2.2"),
+        ("2", "110"),
+        ("apple_price = 200", "1.1"),
+        ("1.1", "200"),
+        ("220", "1"),
+    ]
+    assert dot.count("fontcolor=red") == 5
+    # every label is pinned above (value) or below (gradient) its edge: the layout's
+    assert "layout=neato" in dot and dot.count('!"') > 10
+
+
+def test_dot_is_what_graphviz_draws_and_keeps_the_inputs_order(apple):
+    lay = layout.compute(visualize.graph.build(apple))
+    ys = {key: node.y for key, node in lay.nodes.items()}
+    assert ys["v0"] < ys["v1"]  # apple above apple_num, as the book draws x above y
+    assert lay.nodes["v2"].x == lay.nodes["f0"].x  # tax waits beside the first ×
+    assert lay.nodes["f0"].x < lay.nodes["f1"].x < lay.nodes["out"].x
 
 
 def test_dot_of_the_apple_orange_example():
@@ -81,11 +105,11 @@ def test_dot_of_arrays_shows_shape_dtype_and_small_values():
     loss = (x * 3.0).sum() * W.sum()
     loss.backward()
     dot = draw_graph(loss)
-    assert "(2,) float64<br/>[1, 2]" in dot
-    assert "(2, 10) float32" in dot
-    assert "[0, 1, 2" not in dot  # 20 values are not listed
+    assert "(2,) float64\\n[1, 2]" in dot
+    assert "(2, 10) float32\\nmin 0 … max 19" in dot  # 20 values: a summary
+    assert "[0, 1, 2" not in dot
     m = Tensor(np.array([[1.0, 2.5], [3.0, 4.0]]), name="m")
-    assert "[[1, 2.5], [3, 4]]" in draw_graph(m * 1.0)
+    assert "(2, 2) float64\\n[[1, 2.5],\\n [3, 4]]" in draw_graph(m * 1.0)
 
 
 def test_dot_names_intermediates_constants_and_fan_out():
@@ -93,7 +117,7 @@ def test_dot_names_intermediates_constants_and_fan_out():
     y = x * x * 2.0
     y.backward()
     dot = draw_graph(y)
-    assert 'label="x\\n∂L/∂x = 12"' in dot  # the sum of the two edges at a branch
+    assert '<font color="red">∂L/∂x = 12</font>' in dot  # the sum at a branch
     assert 'label="2", shape=plaintext, fontcolor=gray40' in dot  # a constant
     assert 'label="L", shape=plaintext' in dot  # an unnamed output
 
@@ -196,24 +220,43 @@ def test_graphviz_pictures(apple, tmp_path, suffix):
 
 
 def test_bad_picture_arguments(apple, tmp_path):
-    with pytest.raises(ValueError, match=r"must end in \.svg, \.png, \.dot or \.gv"):
+    with pytest.raises(ValueError, match=r"must end in \.svg, \.png, \.dot, \.gv or \.html"):
         save_graph(apple, tmp_path / "graph.jpg")
     with pytest.raises(ValueError, match="engine must be one of auto, graphviz, matplotlib"):
         save_graph(apple, tmp_path / "graph.png", engine="tikz")
 
 
-def test_jupyter_display(apple, monkeypatch):
+def test_jupyter_display(apple):
     bundle = apple._repr_mimebundle_()
     assert bundle["text/plain"] == repr(apple)
-    assert ("image/svg+xml" if HAS_DOT else "image/png") in bundle
+    # text/html: the static SVG, then the script that turns it into the step-through
+    html_text = bundle["text/html"]
+    assert html_text.index("<svg") < html_text.index("<script>")
+    assert 'class="bp-data"' in html_text and "2.2" in html_text
+    # image/svg+xml: the same picture where no script runs (a notebook on a code host)
+    assert bundle["image/svg+xml"].startswith("<svg") and "2.2" in bundle["image/svg+xml"]
+    assert "<script" not in bundle["image/svg+xml"]
+    assert mimebundle(apple).keys() == {"text/html", "image/svg+xml"}
     assert Tensor(1.0)._repr_mimebundle_() == {"text/plain": "Tensor(1.)"}
-    monkeypatch.setattr(visualize.shutil, "which", lambda name: None)
-    png = mimebundle(apple)["image/png"]
-    assert base64.b64decode(png).startswith(PNG_SIGNATURE)
     y = Tensor(1.0)
-    for _ in range(visualize.MATPLOTLIB_MAX_NODES + 1):
+    for _ in range(visualize.PAGE_MAX_NODES + 1):
         y = y * 1.0
+    assert "×201" in y._repr_mimebundle_()["image/svg+xml"]  # a long chain: one node
+    x = Tensor(1.0)
+    y = x * 1.0
+    for k in range(visualize.PAGE_MAX_NODES):
+        y = y + x * float(k)
     assert y._repr_mimebundle_() == {"text/plain": repr(y)}  # too big to show inline
+
+
+def test_the_engine_does_not_import_the_drawing_code():
+    for module in ("core.py", "ops.py", "expression.py"):
+        source = (Path(backprop.autograd.__file__).parent / module).read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("backprop.visualize"), module
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("backprop.visualize") for a in node.names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +311,7 @@ def test_explain_arrays_and_rules_without_numbers():
     loss = net.loss_tensor(np.ones((2, 4)), np.array([0, 1]))
     loss.backward()
     text = explain(loss, echo=False)
-    assert "  affine: ∂L/∂W1 = xᵀ · ∂L/∂out = array (4, 3) float64" in text
+    assert "  affine: ∂L/∂W1 = xᵀ · ∂L/∂out = [[" in text  # 12 values are listed
     assert "  affine: ∂L/∂W2 = t2ᵀ · ∂L/∂out = [[" in text  # 6 values are listed
     assert "  affine: ∂L/∂b1 = Σ_batch ∂L/∂out = [" in text
     assert "  relu: ∂L/∂t1 = ∂L/∂out × (1 if t1 > 0 else 0) = [[" in text

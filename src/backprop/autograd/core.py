@@ -75,10 +75,18 @@ __all__ = [
     "neg",
     "no_grad",
     "power",
+    "register_display",
     "sub",
 ]
 
 _grad_enabled = True
+_display = None  # Tensor -> dict of MIME types, for notebooks; see register_display
+
+
+def register_display(function) -> None:
+    """Set the function that makes a Tensor's notebook display (``{mime type: data}``)."""
+    global _display
+    _display = function
 
 
 def is_grad_enabled() -> bool:
@@ -203,17 +211,13 @@ class Tensor:
         return f"Tensor({', '.join(parts)})"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter display: the picture of the graph that produced this tensor.
-
-        ``backprop.visualize`` is imported here, not at the top: the picture is an optional,
-        notebook-only view, and ``core`` must not depend on the drawing code to compute.
-        """
+        """Jupyter display: the graph that produced this tensor, through the display function
+        registered with ``register_display`` (``backprop.visualize`` registers the
+        step-through page); ``core`` itself imports no drawing code."""
         bundle = {"text/plain": repr(self)}
-        if self.creator is not None:
-            from backprop import visualize
-
+        if self.creator is not None and _display is not None:
             try:
-                bundle.update(visualize.mimebundle(self))
+                bundle.update(_display(self))
             except (ValueError, OSError):  # a display must not fail: the text remains
                 pass
         return bundle

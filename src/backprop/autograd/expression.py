@@ -1,6 +1,8 @@
-"""Arithmetic expressions as computational graphs, parsed safely; the book's shopping graphs.
+"""Arithmetic expressions as computational graphs, parsed safely; the book's example graphs.
 
-Book: 5.1 (the apple and apple-orange shopping graphs, 5.4 in code), 5.2 (z = (x + y)²).
+Book: 5.1 (the apple and apple-orange shopping graphs, 5.4 in code), 5.2 (z = (x + y)²),
+5.5-5.6 (the ReLU, Sigmoid, Affine and Softmax-with-Loss graphs), Appendix A (the graph of
+Softmax-with-Loss), 5.7 (a two-layer net on one MNIST image).
 
 ``evaluate("(x + y) ** 2", {"x": 1, "y": 2})`` builds the graph of the expression with Tensors
 and returns the output and the input variables. The text is parsed with ``ast`` and walked
@@ -11,6 +13,11 @@ and ``+``, parentheses and calls of exp, log, relu, sigmoid, tanh, sum and mean.
 
 Parts without variables are computed as plain numbers (``x * (2 * 3)`` has the constant 6);
 the exponent of ``**`` must be such a constant.
+
+``example(name, variables, seed)`` builds one of ``EXAMPLES`` from the library's own nodes:
+the shopping graphs, and the layer graphs of 5.5-5.6 and Appendix A with the learner's numbers
+(``variables``) or random ones (``seed``). ``expand(f)`` opens a layer-level node (Affine,
+ReLU, Softmax-with-Loss) of any graph into the graph of its parts, on the same numbers.
 """
 
 from __future__ import annotations
@@ -20,18 +27,33 @@ import keyword
 import math
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop.autograd.core import Tensor
-from backprop.autograd.ops import exp, log, mean, relu, sigmoid, sum_, tanh
+from backprop.autograd.core import Function, Tensor
+from backprop.autograd.ops import (
+    affine,
+    exp,
+    log,
+    mean,
+    relu,
+    sigmoid,
+    softmax_cross_entropy,
+    sum_,
+    tanh,
+)
 
 __all__ = [
     "BOOK_EXAMPLES",
+    "EXAMPLES",
     "FUNCTIONS",
     "MAX_LENGTH",
+    "Example",
     "book_example",
     "evaluate",
+    "example",
+    "expand",
     "parse_variables",
 ]
 
@@ -347,3 +369,288 @@ def book_example(example: str) -> tuple[Tensor, dict[str, Tensor]]:
     price = _named(all_price * tax, "price")
     inputs = {"apple": apple, "apple_num": apple_num, "orange": orange, "orange_num": orange_num}
     return price, {**inputs, "tax": tax}
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer graphs of 5.5-5.6 and Appendix A, with the learner's numbers
+# ---------------------------------------------------------------------------------------------
+
+EXAMPLES = (
+    *BOOK_EXAMPLES,
+    "relu",
+    "sigmoid",
+    "sigmoid-node",
+    "affine",
+    "softmax-with-loss",
+    "two-layer-net",
+)
+EXPANDABLE = ("affine", "relu", "softmax_cross_entropy")  # layer nodes that ``expand`` opens
+
+
+@dataclass
+class Example:
+    """A graph ready for ``backward``: ``output.backward(dout)`` (``dout`` None: 1).
+
+    ``inputs`` are the variables by name, ``note`` says what the graph shows (a line for the
+    page and the CLI), ``title`` names it.
+    """
+
+    output: Tensor
+    inputs: dict[str, Tensor]
+    title: str
+    dout: np.ndarray | None = None
+    note: str = ""
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def backward(self) -> None:
+        self.output.backward(self.dout)
+
+
+_VARIABLES = {  # the numbers each example takes (shape; () is a scalar)
+    "apple": ("apple", "apple_num", "tax"),
+    "apple-orange": ("apple", "apple_num", "orange", "orange_num", "tax"),
+    "relu": ("x", "dout"),
+    "sigmoid": ("x", "dout"),
+    "sigmoid-node": ("x", "dout"),
+    "affine": ("X", "W", "B", "dout"),
+    "softmax-with-loss": ("a", "t"),
+    "two-layer-net": ("index",),
+}
+
+
+def _take(variables, name: str, default: np.ndarray, example_name: str) -> np.ndarray:
+    """The learner's value of ``name`` (reshaped to the default's shape), or the default."""
+    if name not in variables:
+        return default
+    value = np.asarray(variables[name], dtype=np.float64)
+    if value.shape == default.shape:
+        return value
+    if value.size == default.size:
+        return value.reshape(default.shape)
+    if default.ndim <= 1 and value.ndim <= 1 and name in ("x", "a"):
+        return value  # an elementwise layer takes any number of inputs
+    raise ValueError(
+        f"example {example_name}: {name} needs {default.size} numbers (shape {default.shape}), "
+        f"got {value.size}"
+    )
+
+
+def _round(a: np.ndarray) -> np.ndarray:
+    return np.round(a, 2) + 0.0
+
+
+def _relu_example(v, rng) -> Example:
+    x = _take(v, "x", _round(rng.normal(size=6)), "relu")
+    dout = _take(v, "dout", _round(rng.normal(size=x.shape)), "relu")
+    if dout.shape != x.shape:
+        raise ValueError(f"example relu: dout must have x's shape {x.shape}, got {dout.shape}")
+    xt = Tensor(x, name="x")
+    y = _named(relu(xt), "y")
+    mask = x <= 0
+    note = (
+        f"mask = (x <= 0) = {np.array2string(mask, separator=', ')}: where the mask is True "
+        f"the gradient stops (0), elsewhere ∂L/∂x = ∂L/∂y"
+    )
+    return Example(y, {"x": xt}, "ReLU layer (5.5.1)", dout, note)
+
+
+def _sigmoid_example(v, rng, simple: bool) -> Example:
+    name = "sigmoid-node" if simple else "sigmoid"
+    x = _take(v, "x", _round(rng.normal(size=())), name)
+    dout = _take(v, "dout", _round(rng.normal(size=x.shape)), name)
+    xt = Tensor(x, name="x")
+    if simple:
+        y = _named(sigmoid(xt), "y")
+        note = "the simplified Sigmoid node: ∂L/∂x = ∂L/∂y · y(1 − y)"
+        return Example(y, {"x": xt}, "Sigmoid layer, one node (5.5.2)", dout, note)
+    y = _named(1.0 / ((xt * -1.0).exp() + 1.0), "y")  # ×(−1), exp, +1, ÷ as in figure 5-20
+    out = 1.0 / (1.0 + np.exp(-x))
+    note = (
+        f"the four nodes give ∂L/∂y · y(1 − y) = {describe_number(dout)} × "
+        f"{describe_number(out)} × (1 − {describe_number(out)}) = "
+        f"{describe_number(dout * out * (1 - out))}, the simplified node's backward"
+    )
+    return Example(y, {"x": xt}, "Sigmoid layer as a graph (5.5.2)", dout, note)
+
+
+def describe_number(a) -> str:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return f"{float(a) + 0.0:.6g}"
+    return np.array2string(a, separator=", ", formatter={"float_kind": lambda x: f"{x:.4g}"})
+
+
+def _affine_graph(X: Tensor, W: Tensor, B: Tensor) -> Tensor:
+    """Y = X · W + B with the matrix product and the (broadcast) addition as two nodes."""
+    XW = _named(X @ W, "X·W")
+    return _named(XW + B, "Y")
+
+
+def _affine_example(v, rng) -> Example:
+    X = _take(v, "X", _round(rng.normal(size=(2, 2))), "affine")
+    W = _take(v, "W", _round(rng.normal(size=(2, 3))), "affine")
+    B = _take(v, "B", _round(rng.normal(size=(3,))), "affine")
+    dout = _take(v, "dout", _round(rng.normal(size=(2, 3))), "affine")
+    tensors = {"X": Tensor(X, name="X"), "W": Tensor(W, name="W"), "B": Tensor(B, name="B")}
+    Y = _affine_graph(tensors["X"], tensors["W"], tensors["B"])
+    note = (
+        "∂L/∂X = ∂L/∂Y · Wᵀ (2, 2), ∂L/∂W = Xᵀ · ∂L/∂Y (2, 3), ∂L/∂B = the sum of ∂L/∂Y "
+        "over the batch axis (3,)"
+    )
+    return Example(Y, tensors, "Affine layer for a batch (5.6.2)", dout, note)
+
+
+def _softmax_with_loss_graph(a: Tensor, t: np.ndarray) -> Tensor:
+    """Appendix A: exp, sum, ÷, log, × t, sum (the book's +) and × (−1)."""
+    e = _named(a.exp(), "exp(a)")
+    S = _named(e.sum(), "S")
+    y = _named(e / S, "y")
+    log_y = _named(y.log(), "log y")
+    t_log_y = _named(log_y * Tensor(t, name="t", requires_grad=False), "t log y")
+    total = _named(t_log_y.sum(), "Σ t log y")
+    return _named(total * -1.0, "L")
+
+
+def _one_hot(t: np.ndarray, classes: int, name: str) -> np.ndarray:
+    if t.ndim == 0:  # a label
+        label = int(t)
+        if label != t or not 0 <= label < classes:
+            raise ValueError(f"example {name}: t must be a label 0..{classes - 1}, got {t}")
+        return np.eye(classes)[label]
+    if t.shape != (classes,) or np.any(t < 0) or not np.isclose(t.sum(), 1.0):
+        raise ValueError(
+            f"example {name}: t must be {classes} non-negative numbers summing to 1 (one-hot), "
+            f"or a label, got {np.array2string(t, separator=', ')}"
+        )
+    return t
+
+
+def _softmax_example(v, rng) -> Example:
+    name = "softmax-with-loss"
+    a = _take(v, "a", _round(rng.normal(size=3) * 2), name)
+    if a.ndim != 1 or a.size < 2:
+        raise ValueError(f"example {name}: a must be a vector of at least 2 scores")
+    t = _one_hot(np.asarray(v.get("t", rng.integers(a.size)), dtype=np.float64), a.size, name)
+    at = Tensor(a, name="a")
+    L = _softmax_with_loss_graph(at, t)
+    y = np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+    note = (
+        f"∂L/∂a = y − t = {describe_number(y)} − {describe_number(t)} = "
+        f"{describe_number(y - t)}: the Softmax-with-Loss layer's backward"
+    )
+    return Example(L, {"a": at}, "Softmax-with-Loss as a graph (Appendix A)", None, note, {"t": t})
+
+
+def _two_layer_example(v, rng) -> Example:
+    from backprop.datasets import load_dataset  # the bundled MNIST sample, read on demand
+
+    (_, _), (x_test, t_test) = load_dataset("mnist-sample")
+    index = int(v["index"]) if "index" in v else int(rng.integers(len(x_test)))
+    if not 0 <= index < len(x_test):
+        raise ValueError(f"example two-layer-net: index must be 0..{len(x_test) - 1}, got {index}")
+    x = Tensor(x_test[index : index + 1], name="x", requires_grad=False)
+    t = t_test[index : index + 1]
+    params = {
+        "W1": 0.01 * rng.standard_normal((784, 50)),
+        "b1": np.zeros(50),
+        "W2": 0.01 * rng.standard_normal((50, 10)),
+        "b2": np.zeros(10),
+    }
+    tensors = {key: Tensor(value, name=key) for key, value in params.items()}
+    h = _named(affine(x, tensors["W1"], tensors["b1"]), "a1")
+    z = _named(relu(h), "z1")
+    s = _named(affine(z, tensors["W2"], tensors["b2"]), "a2")
+    L = _named(softmax_cross_entropy(s, t), "L")
+    note = (
+        f"MNIST sample test image {index} (label {int(t[0])}) through Affine → ReLU → Affine → "
+        f"Softmax-with-Loss; click a layer to open its own graph"
+    )
+    return Example(
+        L, tensors, "Two-layer net on one MNIST image (5.7)", None, note, {"x": x.data, "t": t}
+    )
+
+
+def example(name: str, variables: Mapping | None = None, seed: int | None = 0) -> Example:
+    """One of ``EXAMPLES``, built from the library's nodes, not yet backpropagated.
+
+    Parameters
+    ----------
+    name : str
+        "apple", "apple-orange" (5.1), "relu", "sigmoid" (×−1, exp, +1, ÷), "sigmoid-node"
+        (5.5), "affine", "softmax-with-loss" (5.6, Appendix A) or "two-layer-net" (5.7).
+    variables : mapping, optional
+        The learner's numbers by name (see ``example_variables``); a vector is reshaped to
+        the input's shape (``X=1,2,3,4`` is the 2 × 2 batch).
+    seed : int, optional
+        Seeds the random numbers of the inputs not given (and the net's weights).
+    """
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown example {name!r}; the examples are: {', '.join(EXAMPLES)}")
+    variables = dict(variables or {})
+    unknown = sorted(set(variables) - set(_VARIABLES[name]))
+    if unknown:
+        raise ValueError(
+            f"example {name} has no variable {', '.join(unknown)}; its variables are: "
+            f"{', '.join(_VARIABLES[name])}"
+        )
+    rng = np.random.default_rng(seed)
+    if name in BOOK_EXAMPLES:
+        output, inputs = book_example(name)
+        for key, value in variables.items():
+            inputs[key].data = np.asarray(value, dtype=np.float64)
+        if variables:  # recompute the graph on the learner's numbers
+            output, inputs = _shopping(name, {k: t.data for k, t in inputs.items()})
+        return Example(output, inputs, f"The book's {name} shopping graph (5.1, 5.4)")
+    if name == "relu":
+        return _relu_example(variables, rng)
+    if name in ("sigmoid", "sigmoid-node"):
+        return _sigmoid_example(variables, rng, simple=name == "sigmoid-node")
+    if name == "affine":
+        return _affine_example(variables, rng)
+    if name == "softmax-with-loss":
+        return _softmax_example(variables, rng)
+    return _two_layer_example(variables, rng)
+
+
+def _shopping(name: str, values: dict) -> tuple[Tensor, dict[str, Tensor]]:
+    tensors = {key: Tensor(value, name=key) for key, value in values.items()}
+    apple_price = _named(tensors["apple"] * tensors["apple_num"], "apple_price")
+    if name == "apple":
+        return _named(apple_price * tensors["tax"], "price"), tensors
+    orange_price = _named(tensors["orange"] * tensors["orange_num"], "orange_price")
+    all_price = _named(apple_price + orange_price, "all_price")
+    return _named(all_price * tensors["tax"], "price"), tensors
+
+
+def expand(f: Function) -> Example | None:
+    """The graph inside a layer-level node (Affine, ReLU, Softmax-with-Loss) of a graph
+    that has been backpropagated, on the same numbers: its inputs as variables and the
+    gradient that reached its output as ``dout``. None for other nodes."""
+    out = f.output() if f.output is not None else None
+    if f.name not in EXPANDABLE or out is None or out.grad is None:
+        return None
+    names = ("x", "W", "b") if f.name == "affine" else ("x",)
+    tensors = {
+        name: Tensor(x.data, name=x.name or name, requires_grad=True)
+        for name, x in zip(names, f.inputs, strict=True)
+    }
+    if f.name == "affine":
+        x = tensors["x"]
+        if x.ndim != 2:
+            x = _named(x.reshape(x.shape[0], -1), "x (N, D)")
+        XW = _named(x @ tensors["W"], "x·W")
+        y = _named(XW + tensors["b"], out.name or "out")
+        title = "Affine: x · W + b"
+    elif f.name == "relu":
+        y = _named(relu(tensors["x"]), out.name or "out")
+        title = "ReLU"
+    else:
+        scores = tensors["x"]
+        t = np.asarray(f.constants[0])
+        if scores.ndim != 2 or scores.shape[0] != 1:
+            return None  # the Appendix A graph is for one sample
+        classes = scores.shape[1]
+        onehot = np.eye(classes)[int(t.reshape(-1)[0])] if t.ndim <= 1 else t[0]
+        y = _softmax_with_loss_graph(_named(scores.reshape(classes), "a"), onehot)
+        title = "Softmax-with-Loss (Appendix A)"
+    return Example(y, tensors, title, np.asarray(out.grad))
