@@ -22,7 +22,13 @@ import numpy as np
 from backprop.gradient import numerical_gradient
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
-__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "network_from_config"]
+__all__ = [
+    "MultiLayerNet",
+    "Network",
+    "TwoLayerNet",
+    "check_config_fits",
+    "network_from_config",
+]
 
 DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
@@ -422,6 +428,19 @@ def _check_config_fits(name: str, cls: type, config: dict, params: dict) -> None
         listed = "; ".join(problems)
         message = f"the configuration of {name} does not fit the stored parameters: {listed}"
         raise ValueError(message)
+
+
+def check_config_fits(config: dict, params) -> None:
+    """Raise ValueError unless ``config`` (a ``Network.config()``) asks for parameters of
+    exactly the shapes of ``params`` (name → anything with ``.shape``); nothing is allocated,
+    so a checkpoint reader can check the shapes its file declares before reading the data."""
+    config = dict(config)
+    name = config.pop("class", None)
+    classes = _network_classes()
+    if name not in classes:
+        known = ", ".join(sorted(classes))
+        raise ValueError(f"unknown network class {name!r}; known classes: {known}")
+    _check_config_fits(name, classes[name], config, params)
 
 
 def network_from_config(config: dict, seed: int | None = None, params=None) -> Network:
