@@ -51,6 +51,7 @@ from typing import TextIO
 import numpy as np
 
 from backprop._atomic import atomic_write
+from backprop._checks import check_targets
 from backprop.checkpoint import METADATA_KEYS, Checkpoint, load_checkpoint, save_checkpoint
 from backprop.optimizers import Optimizer, get_optimizer
 
@@ -135,6 +136,7 @@ def accuracy(network, x, t, *, batch_size: int = 5000, dtype=None) -> float:
     """
     dtype = _network_dtype(network) if dtype is None else np.dtype(dtype)
     n = len(x)
+    t = check_targets(t, (n, None), "accuracy")  # labels or one-hot for each sample, N ≥ 1
     if n == 0:
         return 0.0
     correct = 0
