@@ -240,6 +240,9 @@ class Div(Layer):
     def forward(self, x, y):
         x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
+        zeros = np.count_nonzero(np.equal(y, 0))
+        if zeros:
+            raise ValueError(f"{self.name}: y contains {zeros} zero(s): x / 0 is undefined")
         self.x, self.y = x, y
         return x / y
 
@@ -502,7 +505,8 @@ class Mean(Sum):
     def forward(self, x):
         out = super().forward(x)
         axes = check_axis(self.name, self.axis, len(self.x_shape))
-        self.n = math.prod(self.x_shape[a] for a in axes) if axes else math.prod(self.x_shape)
+        shape = self.x_shape
+        self.n = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
         if self.n == 0:
             raise ValueError(
                 f"{self.name}: the mean of no elements is undefined (x.shape={self.x_shape}, "
