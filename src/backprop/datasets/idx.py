@@ -53,6 +53,8 @@ IDX_TYPES: dict[int, np.dtype] = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+_MAX_NDIM = 64  # NumPy's limit
+_DEFLATE_MAX_RATIO = 1100  # deflate cannot compress by more than about 1032:1
 
 
 class DatasetError(OSError):
@@ -100,7 +102,7 @@ def _describe(shape: tuple[int, ...]) -> str:
 
 
 def read_idx_with_sha256(
-    path: str | os.PathLike[str] | Readable,
+    path: str | os.PathLike[str] | Readable, *, max_bytes: int | None = None
 ) -> tuple[np.ndarray, str]:
     """Read an IDX file (raw or gzip) and return ``(array, sha256)``.
 
@@ -111,6 +113,10 @@ def read_idx_with_sha256(
 
     The returned array is writable, in native byte order, and for unsigned bytes (all of MNIST)
     it is the buffer the file was read into: no further copy is made.
+
+    Nothing is allocated or decompressed beyond what the header announces, and a header that
+    announces more than ``max_bytes`` of data, more than a gzip file of this size can hold
+    (deflate compresses at most about 1032:1) or more than 64 dimensions is refused first.
     """
     resource = _as_resource(path)
     name = str(resource)
@@ -142,6 +148,7 @@ def read_idx_with_sha256(
             dtype = IDX_TYPES[type_code]
             nbytes = math.prod(shape) * dtype.itemsize
             header_size = 4 + 4 * ndim
+            _check_announced(name, raw, compressed, shape, dtype, nbytes, max_bytes)
             if not compressed:
                 # A raw file's size is known: check it before allocating anything.
                 size = raw.seek(0, io.SEEK_END)
@@ -186,6 +193,34 @@ def read_idx_with_sha256(
     return data, digest.hexdigest()
 
 
+def _check_announced(name, raw, compressed, shape, dtype, nbytes, max_bytes) -> None:
+    """Refuse a header whose array cannot be real before anything is allocated."""
+    if len(shape) > _MAX_NDIM:
+        message = (
+            f"{name}: the header announces {len(shape)} dimensions; at most {_MAX_NDIM} are "
+            "supported (the header is probably damaged)"
+        )
+        raise DatasetError(message)
+    if max_bytes is not None and nbytes > max_bytes:
+        message = (
+            f"{name}: the header announces a {_describe(shape)} array of {dtype.name} "
+            f"({nbytes:,} bytes), more than the {max_bytes:,} bytes expected for this file"
+        )
+        raise DatasetError(message)
+    if compressed:
+        try:
+            size = os.fstat(raw.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            return  # not a file on disk (a resource): the streamed read is bounded all the same
+        if nbytes > _DEFLATE_MAX_RATIO * size + 4096:
+            message = (
+                f"{name}: the header announces a {_describe(shape)} array ({nbytes:,} bytes), "
+                f"more than {size:,} bytes of gzip data can hold (a damaged header or a "
+                "decompression bomb)"
+            )
+            raise DatasetError(message)
+
+
 def read_idx(path: str | os.PathLike[str] | Readable) -> np.ndarray:
     """Read an IDX file, raw or gzip-compressed, into an ndarray.
 
@@ -209,14 +244,31 @@ def read_idx(path: str | os.PathLike[str] | Readable) -> np.ndarray:
     return read_idx_with_sha256(path)[0]
 
 
-def sha256_of_content(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's decompressed content (the file itself if it is not gzip)."""
+def sha256_of_content(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> str:
+    """Hex SHA-256 of a file's decompressed content (the file itself if it is not gzip).
+
+    At most the size that the content's IDX header implies (plus one byte, so that a longer
+    file hashes differently) is decompressed, and never more than ``max_bytes``: a gzip bomb
+    is cut short instead of being decompressed in full.
+    """
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as raw:
             stream = _open_content(raw)
-            while chunk := stream.read(_CHUNK):
+            head = stream.read(4)
+            limit = max_bytes
+            if len(head) == 4 and head[:2] == b"\x00\x00" and head[2] in IDX_TYPES:
+                dims = stream.read(4 * head[3])
+                head += dims
+                if len(dims) == 4 * head[3]:
+                    shape = struct.unpack(f">{head[3]}I", dims)
+                    implied = len(head) + math.prod(shape) * IDX_TYPES[head[2]].itemsize
+                    limit = min(limit, implied + 1)
+            digest.update(head)
+            left = limit - len(head)
+            while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
                 digest.update(chunk)
+                left -= len(chunk)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         message = f"{path}: damaged gzip data ({exc})"
         raise DatasetError(message) from None
