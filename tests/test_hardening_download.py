@@ -244,3 +244,15 @@ def test_idx_header_with_more_than_64_dimensions(tmp_path):
     path.write_bytes(gzip.compress(b"\0\0\x08\x41" + (1).to_bytes(4, "big") * 65 + b"\0"))
     with pytest.raises(DatasetError, match=r"deep-idx\.gz: the header announces 65 dimensions"):
         read_idx(path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs")
+def test_a_fifo_in_the_data_folder_is_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "train-labels-idx1-ubyte.gz"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match=r"dataset file .* is a FIFO \(named pipe\)"):
+        read_idx(fifo)
+    with pytest.raises(DatasetError, match="is a FIFO"):
+        sha256_of_content(fifo)

@@ -30,6 +30,8 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
+from backprop._safe_npz import open_regular
+
 __all__ = [
     "IDX_TYPES",
     "DatasetError",
@@ -69,6 +71,14 @@ class Readable(Protocol):
     """A file-system path or an ``importlib.resources`` Traversable: anything with ``open``."""
 
     def open(self, mode: str = ...) -> BinaryIO: ...  # pragma: no cover
+
+
+def _open_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a dataset file on disk, regular files only (a FIFO would block for ever)."""
+    try:
+        return open_regular(path, "dataset file")
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _as_resource(path: str | os.PathLike[str] | Readable) -> Readable:
@@ -122,7 +132,8 @@ def read_idx_with_sha256(
     name = str(resource)
     digest = hashlib.sha256()
     try:
-        with resource.open("rb") as raw:
+        opened = _open_file(resource) if isinstance(resource, Path) else resource.open("rb")
+        with opened as raw:
             stream = _open_content(raw)
             compressed = stream is not raw
             magic = stream.read(4)
@@ -253,7 +264,7 @@ def sha256_of_content(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30)
     """
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as raw:
+        with _open_file(path) as raw:
             stream = _open_content(raw)
             head = stream.read(4)
             limit = max_bytes
@@ -277,7 +288,7 @@ def sha256_of_content(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30)
 
 def is_gzip(path: str | os.PathLike[str]) -> bool:
     """Whether the file starts with the gzip magic bytes."""
-    with open(path, "rb") as f:
+    with _open_file(path) as f:
         return f.read(2) == _GZIP_MAGIC
 
 
