@@ -383,3 +383,48 @@ def test_unused_large_members_are_not_decompressed(tmp_path):
             archive.writestr(name, data)
         _deflated_zeros_entry(archive, "junk/zeros.npy", (10_000_000,))  # 80 MB
     assert _peak_while_refusing(path, "junk/zeros") < 100e6
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_CONFIG_KEYS = st.sampled_from(
+    [
+        "class",
+        "input_size",
+        "hidden_size",
+        "output_size",
+        "hidden_size_list",
+        "activation",
+        "weight_init_std",
+        "weight_decay_lambda",
+        "dtype",
+        "seed",
+        "rng",
+        "other",
+    ]
+)
+
+
+@_SETTINGS
+@given(changes=st.dictionaries(_CONFIG_KEYS, _JSON, max_size=4))
+def test_any_network_configuration_is_loaded_or_refused_clearly(tmp_path, changes):
+    path = _good(tmp_path)
+    entries = _entries(path)
+    metadata = json.loads(np.load(io.BytesIO(entries["metadata.json.npy"])).tobytes())
+    metadata["network"].update(changes)
+    buffer = io.BytesIO()
+    text = json.dumps(metadata, allow_nan=True).encode()
+    np.save(buffer, np.frombuffer(text, np.uint8))
+    entries["metadata.json.npy"] = buffer.getvalue()
+    hostile = _write_entries(tmp_path / "config.npz", entries)
+    try:
+        checkpoint = load_checkpoint(hostile)
+    except _FILE_ERRORS as exc:
+        assert str(hostile) in str(exc)
+    else:
+        assert checkpoint.network.params["W1"].shape == (4, 3)

@@ -226,7 +226,7 @@ def _read_archive(path: Path, archive: SafeNpz) -> dict:
         raise _not_a_checkpoint(path, f"{key} is not UTF-8 text")
     try:
         metadata = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, a 10⁵-digit number
         raise _not_a_checkpoint(path, f"{key} is not valid JSON: {exc}") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise _not_a_checkpoint(path, f"its metadata does not say format={FORMAT!r}")
@@ -261,6 +261,10 @@ def _read_entry(path: Path, archive: SafeNpz, key: str, header: ArrayHeader, **e
         raise _not_a_checkpoint(path, str(exc)) from None
 
 
+# What a hostile configuration (``"rng": "x"``, ``"dtype": [1]``) can raise in a constructor.
+_CONFIG_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError)
+
+
 def _stub(header: ArrayHeader) -> np.ndarray:
     """An array of the header's shape and dtype that takes no memory (for shape checks)."""
     return np.broadcast_to(np.zeros((), header.dtype), header.shape)
@@ -283,7 +287,7 @@ def _read_arrays(path: Path, archive: SafeNpz, metadata: dict, network) -> tuple
             raise _not_a_checkpoint(path, "its metadata has no network configuration")
         try:
             check_config_fits(config, stubs)
-        except (TypeError, ValueError) as exc:
+        except _CONFIG_ERRORS as exc:
             raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
         expected = {k: stub.shape for k, stub in stubs.items()}
     else:
@@ -317,7 +321,7 @@ def _read_arrays(path: Path, archive: SafeNpz, metadata: dict, network) -> tuple
     if network is None:
         try:
             network = network_from_config(config, params=params)
-        except (TypeError, ValueError) as exc:
+        except _CONFIG_ERRORS as exc:
             raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
     else:
         try:

@@ -245,7 +245,7 @@ class Div(Layer):
         self._broadcast_shape(x, y)
         zeros = np.count_nonzero(np.equal(y, 0))
         if zeros:
-            raise ValueError(f"{self.name}: y contains {zeros} zero(s): x / 0 is undefined")
+            raise ValueError(f"{self.name}: divide by zero encountered: y contains {zeros} zero(s)")
         self.x, self.y = x, y
         return x / y
 

@@ -23,13 +23,7 @@ from backprop._checks import check_real, check_targets
 from backprop.gradient import numerical_gradient
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
-__all__ = [
-    "MultiLayerNet",
-    "Network",
-    "TwoLayerNet",
-    "check_config_fits",
-    "network_from_config",
-]
+__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "check_config_fits", "network_from_config"]
 
 DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
