@@ -410,7 +410,7 @@ _CONFIG_KEYS = st.sampled_from(
 )
 
 
-@_SETTINGS
+@settings(_SETTINGS, max_examples=30)
 @given(changes=st.dictionaries(_CONFIG_KEYS, _JSON, max_size=4))
 def test_any_network_configuration_is_loaded_or_refused_clearly(tmp_path, changes):
     path = _good(tmp_path)
