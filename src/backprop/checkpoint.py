@@ -2,8 +2,8 @@
 
 Book: 5.7.4 trains ``TwoLayerNet`` and keeps it only in memory (the book's later chapters save
 networks with ``pickle``). Here a network is saved as plain arrays plus JSON, so that a model
-file from a stranger cannot run code: it is loaded with ``np.load(..., allow_pickle=False)``
-and every array must be a number array.
+file from a stranger cannot run code: it is read by ``backprop._safe_npz`` (never pickle,
+every array a number array, every size checked against the network before it is read).
 
 File layout (a NumPy ``.npz`` archive, i.e. a zip of ``.npy`` files)
 ---------------------------------------------------------------------
