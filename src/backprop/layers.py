@@ -294,13 +294,34 @@ class Pow(Layer):
         return f"**{self.c:g}"
 
     def forward(self, x):
-        self.x = _operand(x)
+        x = _operand(x)
+        self._check_base(x, self.c, "x ** c")
+        self.x = x
         return self.x**self.c
 
     def backward(self, dout):
         self._check_called(self.x)
         dout = self._check_dout(dout, _shape(self.x))
+        if self.c != 0:
+            self._check_base(self.x, self.c - 1, "the derivative c·x^(c−1)")
         return dout * self.c * self.x ** (self.c - 1)  # dL/dx = dout · c·x^(c−1)
+
+    def _check_base(self, x, c, what: str) -> None:
+        """x ** c is a finite real number for every element, or a clear error (checked only
+        for the exponents that can fail: negative or non-integer ones)."""
+        integral = float(c).is_integer()
+        if c >= 0 and integral:
+            return
+        if c < 0 and np.count_nonzero(np.equal(x, 0)):
+            raise ValueError(f"{self.name}: {what} is infinite where x = 0 (c = {self.c:g})")
+        if not integral and np.count_nonzero(np.less(x, 0)):
+            raise ValueError(
+                f"{self.name}: {what} is not a real number where x < 0 (c = {self.c:g})"
+            )
+        if c < 0 and np.asarray(x).dtype.kind in "iub" and not isinstance(x, (int, bool)):
+            raise TypeError(
+                f"{self.name}: integer x to the negative power {c:g}; convert x to float first"
+            )
 
     def __repr__(self) -> str:
         return f"Pow(c={self.c!r})"
