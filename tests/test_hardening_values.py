@@ -319,3 +319,11 @@ def test_the_derivative_of_a_root_at_zero_is_refused():
     node = layers.Pow(2)
     node.forward(np.array([0.0, -3.0]))
     np.testing.assert_array_equal(node.backward(np.ones(2)), [0.0, -6.0])
+
+
+def test_scores_without_classes_and_shapes_that_are_not_integers():
+    for function in (functions.softmax, functions.log_softmax):
+        with pytest.raises(ValueError, match=rf"^{function.__name__}: x has no classes"):
+            function(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match=r"^Reshape: cannot reshape an array of shape \(3,\)"):
+        layers.Reshape((1.5,)).forward(np.ones(3))

@@ -13,7 +13,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_array", "check_axis", "check_real", "check_same_shape", "check_targets"]
+__all__ = [
+    "check_array",
+    "check_axis",
+    "check_classes",
+    "check_real",
+    "check_same_shape",
+    "check_targets",
+]
 
 _KIND_NAMES = {
     "c": "complex",
@@ -92,6 +99,14 @@ def check_axis(where: str, axis, ndim: int, *, permutation: bool = False):
             f"of {tuple(range(ndim))})"
         )
     return normal
+
+
+def check_classes(where: str, x) -> None:
+    """Refuse scores with no class to choose from (last axis of length 0): their softmax is
+    undefined. O(1)."""
+    shape = np.shape(x)
+    if shape and shape[-1] == 0:
+        raise ValueError(f"{where}: x has no classes along its last axis (x.shape={shape})")
 
 
 def check_real(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop._checks import check_array, check_same_shape, check_targets
+from backprop._checks import check_array, check_classes, check_same_shape, check_targets
 
 __all__ = [
     "cross_entropy_error",
@@ -81,6 +81,7 @@ def softmax(x) -> np.ndarray:
 
     The row maximum is subtracted first, so logits of ±1e4 give finite probabilities.
     """
+    check_classes("softmax", x)
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
@@ -90,6 +91,7 @@ def softmax(x) -> np.ndarray:
 
 def log_softmax(x) -> np.ndarray:
     """log(softmax(x)) over the last axis via log-sum-exp: finite for any finite input."""
+    check_classes("log_softmax", x)
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error

@@ -560,7 +560,7 @@ class Reshape(Layer):
         x = np.asarray(x)
         try:
             out = x.reshape(self.shape)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: a size that is not an integer
             raise ValueError(
                 f"Reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) "
                 f"into shape {self.shape}"
