@@ -428,3 +428,23 @@ def test_any_network_configuration_is_loaded_or_refused_clearly(tmp_path, change
         assert str(hostile) in str(exc)
     else:
         assert checkpoint.network.params["W1"].shape == (4, 3)
+
+
+def test_a_compressed_checkpoint_with_optimizer_state_loads_the_same(tmp_path):
+    from backprop.optimizers import get_optimizer
+
+    network = TwoLayerNet(6, 5, 3, seed=0, dtype="float32")
+    optimizer = get_optimizer("adam")
+    x = np.linspace(0, 1, 24).reshape(4, 6)
+    optimizer.update(network.params, network.gradient(x, np.array([0, 1, 2, 0])))
+    path = save_checkpoint(tmp_path / "m.npz", network, optimizer)
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez_compressed(tmp_path / "c.npz", **arrays)  # deflated entries, as others may write
+    loaded = load_checkpoint(tmp_path / "c.npz")
+    for key, value in network.params.items():
+        np.testing.assert_array_equal(loaded.network.params[key], value)
+    state = loaded.optimizer.state_dict()["state"]
+    for slot, slot_arrays in optimizer.state_dict()["state"].items():
+        for key, value in slot_arrays.items():
+            np.testing.assert_array_equal(state[slot][key], value)
