@@ -300,8 +300,8 @@ def test_nodes_give_numpys_numbers_for_any_real_input(x):
 @pytest.mark.parametrize(
     ("c", "x", "fragment"),
     [
-        (-1, 0, "is infinite where x = 0"),
-        (-1, np.array([1.0, 0.0]), "is infinite where x = 0"),
+        (-1, 0, "would divide by zero where x = 0"),
+        (-1, np.array([1.0, 0.0]), "would divide by zero where x = 0"),
         (0.5, np.array([-1.0, 4.0]), "is not a real number where x < 0"),
         (-2, np.array([1, 2]), "integer x to the negative power"),
     ],
@@ -314,7 +314,7 @@ def test_powers_that_are_not_real_numbers_are_refused(c, x, fragment):
 def test_the_derivative_of_a_root_at_zero_is_refused():
     node = layers.Pow(0.5)
     np.testing.assert_array_equal(node.forward(np.array([0.0, 4.0])), [0.0, 2.0])
-    with pytest.raises(ValueError, match=r"^Pow: the derivative c·x\^\(c−1\) is infinite"):
+    with pytest.raises(ValueError, match=r"^Pow: the derivative c·x\^\(c−1\) would divide by zero"):
         node.backward(np.ones(2))
     node = layers.Pow(2)
     node.forward(np.array([0.0, -3.0]))

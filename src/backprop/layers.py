@@ -313,7 +313,9 @@ class Pow(Layer):
         if c >= 0 and integral:
             return
         if c < 0 and np.count_nonzero(np.equal(x, 0)):
-            raise ValueError(f"{self.name}: {what} is infinite where x = 0 (c = {self.c:g})")
+            raise ValueError(
+                f"{self.name}: {what} would divide by zero where x = 0 (c = {self.c:g})"
+            )
         if not integral and np.count_nonzero(np.less(x, 0)):
             raise ValueError(
                 f"{self.name}: {what} is not a real number where x < 0 (c = {self.c:g})"
