@@ -80,9 +80,12 @@ def test_offline_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert list(target.iterdir()) == []
 
 
-def test_bad_timeout(capsys):
-    assert main(["download", "--timeout", "0"]) == 2
-    assert "--timeout must be positive, got 0" in capsys.readouterr().err
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan"])
+def test_bad_timeout(capsys, value):
+    assert main(["download", "--timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert f"--timeout must be a positive number of seconds, got {float(value):g}" in err
+    assert "Traceback" not in err
 
 
 def test_unknown_dataset_is_a_usage_error(capsys):

@@ -435,7 +435,9 @@ def test_non_finite_input_is_reported():
 
 def test_accuracy_target_count_mismatch():
     network = TwoLayerNet(2, 3, 2, seed=0)
-    with pytest.raises(ValueError, match=r"TwoLayerNet.accuracy: t must be labels of shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"TwoLayerNet.accuracy: targets t must be labels of shape \(2,\)"
+    ):
         network.accuracy(np.zeros((2, 2)), np.array([0, 1, 1]))
     with pytest.raises(ValueError, match=r"got t.shape=\(\)"):
         network.accuracy(np.zeros((2, 2)), np.array(1))

@@ -2,8 +2,8 @@
 
 Book: 5.7.4 trains ``TwoLayerNet`` and keeps it only in memory (the book's later chapters save
 networks with ``pickle``). Here a network is saved as plain arrays plus JSON, so that a model
-file from a stranger cannot run code: it is loaded with ``np.load(..., allow_pickle=False)``
-and every array must be a number array.
+file from a stranger cannot run code: it is read by ``backprop._safe_npz`` (never pickle,
+every array a number array, every size checked against the network before it is read).
 
 File layout (a NumPy ``.npz`` archive, i.e. a zip of ``.npy`` files)
 ---------------------------------------------------------------------
@@ -36,13 +36,13 @@ import datetime
 import json
 import math
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from backprop._atomic import atomic_write
-from backprop.networks import network_from_config
+from backprop._safe_npz import ArrayHeader, NpzError, SafeNpz
+from backprop.networks import check_config_fits, network_from_config
 from backprop.optimizers import Optimizer, get_optimizer
 
 __all__ = [
@@ -205,30 +205,33 @@ def _not_a_checkpoint(path: Path, why: str) -> ValueError:
     return ValueError(f"{path}: not a backprop checkpoint ({why})")
 
 
-def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """The metadata and every array of the file, or a clear error naming the file."""
-    if not path.exists():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    if path.is_dir():
-        raise IsADirectoryError(f"model file {path} is a folder, not a checkpoint file")
-    with open(path, "rb") as file:  # our own handle: closed even when np.load fails
-        try:
-            archive = np.load(file, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise _not_a_checkpoint(path, f"cannot read it as a .npz archive: {exc}") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _not_a_checkpoint(path, "it holds a single .npy array, not a .npz archive")
-        with archive:
-            arrays = {key: _read_entry(path, archive, key) for key in archive.files}
-    raw = arrays.pop(_METADATA_KEY, None)
-    if raw is None:
-        raise _not_a_checkpoint(path, f"no {_METADATA_KEY} entry; arrays: {sorted(arrays)}")
+_METADATA_MAX_BYTES = 16 << 20  # JSON text: a few KB in practice
+_EXTRA_MAX_BYTES = 1 << 30  # all the caller's arrays together (a history of 10⁸ iterations)
+
+
+def _open_archive(path: Path) -> SafeNpz:
+    """The file opened for checked reading; every way it can fail gives one clear error."""
+    try:
+        return SafeNpz(path, "model file")
+    except NpzError as exc:
+        raise _not_a_checkpoint(path, str(exc)) from None
+
+
+def _read_archive(path: Path, archive: SafeNpz) -> dict:
+    """The checked metadata of an opened checkpoint, or a clear error naming the file."""
+    key = _METADATA_KEY
+    if key not in archive.names:
+        raise _not_a_checkpoint(path, f"no {key} entry; arrays: {sorted(archive.names)}")
+    try:
+        raw = archive.read(key, kinds="u", max_bytes=_METADATA_MAX_BYTES)
+    except NpzError as exc:
+        raise _not_a_checkpoint(path, str(exc)) from None
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _not_a_checkpoint(path, f"{_METADATA_KEY} is not UTF-8 text")
+        raise _not_a_checkpoint(path, f"{key} is not UTF-8 text")
     try:
         metadata = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _not_a_checkpoint(path, f"{_METADATA_KEY} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, a 10⁵-digit number
+        raise _not_a_checkpoint(path, f"{key} is not valid JSON: {exc}") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise _not_a_checkpoint(path, f"its metadata does not say format={FORMAT!r}")
     version = metadata.get("format_version")
@@ -239,49 +242,97 @@ def _read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             f"{path}: checkpoint format version {version!r} is newer than this backprop "
             f"({_library_version()}) reads (version {FORMAT_VERSION}); upgrade backprop"
         )
-    return metadata, arrays
+    return metadata
 
 
-def _check_declared_size(path: Path, archive, key: str) -> None:
-    """Refuse an entry whose header declares more data than the file holds.
+def _check_declared_size(path: Path, archive: SafeNpz, key: str) -> ArrayHeader:
+    """The header of entry ``key``, refused if it declares more data than the entry holds.
 
     NumPy allocates the declared shape before reading, so a 1 KB file claiming 10¹² elements
     would otherwise fail with a MemoryError (or exhaust the machine) instead of a clear error.
     """
-    info = archive.zip.getinfo(f"{key}.npy")
-    with archive.zip.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = read_header(member)
-        header_size = member.tell()
-    if dtype.hasobject:  # pickled objects: refused with their own message when read
-        return
-    declared = math.prod(shape) * dtype.itemsize
-    if declared > info.file_size - header_size:
-        raise _not_a_checkpoint(
-            path,
-            f"entry {key!r} declares {declared:,} bytes of {dtype} {shape} but holds "
-            f"{info.file_size - header_size:,}",
-        )
-
-
-def _read_entry(path: Path, archive, key: str) -> np.ndarray:
     try:
-        _check_declared_size(path, archive, key)
-        return archive[key]
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise ValueError(
-                f"{path}: refusing to load {key!r}: it holds Python objects (pickle), which "
-                "could run code; a backprop checkpoint holds numbers only"
-            ) from None
-        raise _not_a_checkpoint(path, f"entry {key!r} is damaged: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise _not_a_checkpoint(path, f"entry {key!r} is damaged: {exc}") from None
+        return archive.header(key)
+    except NpzError as exc:
+        raise _not_a_checkpoint(path, str(exc)) from None
+
+
+def _read_entry(path: Path, archive: SafeNpz, key: str, header: ArrayHeader, **expected):
+    """Entry ``key``'s data, checked against ``expected`` (shape, kinds, max_bytes) first."""
+    try:
+        return archive.read(key, header, **expected)
+    except NpzError as exc:
+        raise _not_a_checkpoint(path, str(exc)) from None
+
+
+# What a hostile configuration (``"rng": "x"``, ``"dtype": [1]``) can raise in a constructor.
+_CONFIG_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError)
+
+
+def _stub(header: ArrayHeader) -> np.ndarray:
+    """An array of the header's shape and dtype that takes no memory (for shape checks)."""
+    return np.broadcast_to(np.zeros((), header.dtype), header.shape)
+
+
+def _read_arrays(path: Path, archive: SafeNpz, metadata: dict, network) -> tuple:
+    """The network (built or given) with its parameters, and the other arrays, read only
+    after every declared shape was checked against what the network needs."""
+    headers = {key: _check_declared_size(path, archive, key) for key in archive.names}
+    headers.pop(_METADATA_KEY)
+    params_headers = {k.split("/", 1)[1]: h for k, h in headers.items() if k.startswith("params/")}
+    for key, header in params_headers.items():
+        if header.dtype.kind != "f":
+            raise _not_a_checkpoint(path, f"parameter {key} has dtype {header.dtype}")
+    stubs = {key: _stub(header) for key, header in params_headers.items()}
+    config = None
+    if network is None:
+        config = metadata.get("network")
+        if not isinstance(config, dict):
+            raise _not_a_checkpoint(path, "its metadata has no network configuration")
+        try:
+            check_config_fits(config, stubs)
+        except _CONFIG_ERRORS as exc:
+            raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
+        expected = {k: stub.shape for k, stub in stubs.items()}
+    else:
+        expected = {k: np.shape(v) for k, v in getattr(network, "params", {}).items()}
+        if expected != {k: h.shape for k, h in params_headers.items()}:
+            try:
+                network.load_params(stubs)  # raises its error listing what differs
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: {exc}") from None
+    params = {
+        k: _read_entry(path, archive, f"params/{k}", h, shape=expected[k], kinds="f")
+        for k, h in params_headers.items()
+    }
+    arrays, budget = {}, _EXTRA_MAX_BYTES
+    for key, header in headers.items():
+        if key.startswith("params/"):
+            continue
+        if key.startswith("optimizer/"):
+            parts = key.split("/")
+            if len(parts) != 3:
+                raise _not_a_checkpoint(path, f"unexpected entry {key!r}")
+            if parts[2] not in expected or header.shape != tuple(expected[parts[2]]):
+                raise ValueError(
+                    f"{path}: optimizer state {parts[1]}/{parts[2]} of shape {header.shape} "
+                    "matches no parameter of the network"
+                )
+            arrays[key] = _read_entry(path, archive, key, header, kinds="f")
+        else:
+            arrays[key] = _read_entry(path, archive, key, header, max_bytes=budget)
+            budget -= header.nbytes
+    if network is None:
+        try:
+            network = network_from_config(config, params=params)
+        except _CONFIG_ERRORS as exc:
+            raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
+    else:
+        try:
+            network.load_params(params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    return network, arrays
 
 
 def load_checkpoint(path: str | os.PathLike[str], network=None) -> Checkpoint:
@@ -300,29 +351,15 @@ def load_checkpoint(path: str | os.PathLike[str], network=None) -> Checkpoint:
     FileNotFoundError, IsADirectoryError
         ``path`` is missing or a folder.
     ValueError
-        Not a checkpoint (not a zip, no metadata, another format), an entry holding pickled
-        Python objects, parameters that do not fit the network; the message names the file.
+        Not a checkpoint (not a regular file, not a zip, a damaged or hostile entry, no
+        metadata, another format), an entry holding pickled Python objects, parameters that do
+        not fit the network; the message names the file. Only the entries a checkpoint has
+        are read, each after its declared size was checked against what the network needs.
     """
     path = Path(path)
-    metadata, arrays = _read_archive(path)
-    params = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("params/")}
-    for key, value in params.items():
-        if value.dtype.kind != "f":
-            raise _not_a_checkpoint(path, f"parameter {key} has dtype {value.dtype}")
-    if network is None:
-        config = metadata.get("network")
-        if not isinstance(config, dict):
-            raise _not_a_checkpoint(path, "its metadata has no network configuration")
-        try:
-            # Checks the configuration's sizes against the stored shapes before building.
-            network = network_from_config(config, params=params)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: cannot rebuild the network: {exc}") from None
-    else:
-        try:
-            network.load_params(params)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: {exc}") from None
+    with _open_archive(path) as archive:
+        metadata = _read_archive(path, archive)
+        network, arrays = _read_arrays(path, archive, metadata, network)
     optimizer = _load_optimizer(path, metadata.get("optimizer"), arrays, network.params)
     extra = {
         key: value for key, value in arrays.items() if not key.startswith(("params/", "optimizer/"))

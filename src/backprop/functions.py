@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop._checks import check_array, check_classes, check_same_shape, check_targets
+
 __all__ = [
     "cross_entropy_error",
     "identity_function",
@@ -39,11 +41,13 @@ def _as_float(x, name: str = "x") -> np.ndarray:
 
 def identity_function(x):
     """y = x (the output activation for regression, 3.5)."""
+    check_array("identity_function", "x", x)
     return np.asarray(x)
 
 
 def step_function(x) -> np.ndarray:
     """y = 1 if x > 0 else 0 (the perceptron's activation, 3.2.2), as int64."""
+    check_array("step_function", "x", x)
     return (np.asarray(x) > 0).astype(np.int64)
 
 
@@ -62,6 +66,7 @@ def sigmoid(x) -> np.ndarray:
 
 def relu(x) -> np.ndarray:
     """y = max(0, x). The derivative at the kink is taken as 0 everywhere in this library."""
+    check_array("relu", "x", x)
     x = np.asarray(x)
     return np.maximum(x, 0, dtype=x.dtype if x.dtype.kind == "f" else None)
 
@@ -76,6 +81,7 @@ def softmax(x) -> np.ndarray:
 
     The row maximum is subtracted first, so logits of ±1e4 give finite probabilities.
     """
+    check_classes("softmax", x)
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
@@ -85,6 +91,7 @@ def softmax(x) -> np.ndarray:
 
 def log_softmax(x) -> np.ndarray:
     """log(softmax(x)) over the last axis via log-sum-exp: finite for any finite input."""
+    check_classes("log_softmax", x)
     x = _as_float(x)
     z = x - np.max(x, axis=-1, keepdims=True)
     with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
@@ -99,50 +106,9 @@ def mean_squared_error(y, t) -> float:
     y, t : ndarray, same shape
         Outputs and targets. A batch is summed over too, as in the book.
     """
-    y = _as_float(y, "y")
-    t = _as_float(t, "t")
-    if y.shape != t.shape:
-        raise ValueError(
-            f"mean_squared_error: y and t must have the same shape, got y.shape={y.shape}, "
-            f"t.shape={t.shape}"
-        )
-    d = y - t
+    y, t = check_same_shape("mean_squared_error", y, t)
+    d = _as_float(y, "y") - _as_float(t, "t")
     return float(0.5 * np.sum(d * d))
-
-
-def check_targets(t, shape: tuple[int, int], where: str) -> np.ndarray:
-    """Targets ``t`` for scores of ``shape`` (N, C): labels (N,) in [0, C) or one-hot (N, C).
-
-    Returns ``t`` as an array (float labels with integral values become int64); raises a
-    ValueError/TypeError naming ``where`` for anything else.
-    """
-    t = np.asarray(t)
-    n, c = shape
-    if t.shape == (n, c):
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"{where}: one-hot targets must be numeric, got dtype {t.dtype}")
-        if t.dtype.kind == "f" and not np.all(np.isfinite(t)):
-            raise ValueError(f"{where}: the one-hot targets t contain NaN or infinite values")
-        return t
-    if t.shape == (n,):
-        integral = t.dtype.kind in "iu" or (
-            t.dtype.kind == "f" and np.all(np.isfinite(t)) and np.all(t == np.round(t))
-        )
-        if not integral:
-            raise TypeError(
-                f"{where}: label targets must be integers, got dtype {t.dtype}"
-                + (f" with values such as {t[:5].tolist()}" if t.dtype.kind == "f" else "")
-            )
-        if n and (t.min() < 0 or t.max() >= c):
-            bad = t[(t < 0) | (t >= c)]
-            raise ValueError(
-                f"{where}: labels must be in [0, {c}) for {c} classes, got {bad[:5].tolist()}"
-            )
-        return t.astype(np.int64, copy=False)
-    raise ValueError(
-        f"{where}: targets t must be labels of shape ({n},) or one-hot of shape ({n}, {c}) "
-        f"for outputs of shape {shape}, got t.shape={t.shape}"
-    )
 
 
 def _check_finite(x: np.ndarray, where: str, name: str) -> None:

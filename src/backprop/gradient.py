@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop._checks import check_real
+
 __all__ = [
     "GradientCheckReport",
     "GradientCheckRow",
@@ -33,6 +35,7 @@ def numerical_diff(f, x, h: float = 1e-4) -> float:
 
     (f(x + h) − f(x − h)) / 2h has error O(h²), against O(h) for the forward difference.
     """
+    h = check_real("numerical_diff", "h", h, positive=True)
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
@@ -56,6 +59,7 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
     -------
     ndarray, shape of ``x``, dtype of ``x``
     """
+    h = check_real("numerical_gradient", "h", h, positive=True)
     if not isinstance(x, np.ndarray):
         raise TypeError(
             f"numerical_gradient: x must be a NumPy array of floats (it is changed in place "

@@ -19,10 +19,16 @@ it is imported inside the functions.
 from __future__ import annotations
 
 import os
+import struct
+import warnings
 
 import numpy as np
 
-__all__ = ["load_digit_image", "prepare_digit"]
+from backprop._safe_npz import open_regular
+
+__all__ = ["MAX_PIXELS", "load_digit_image", "prepare_digit"]
+
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo; Pillow's own bomb limit is 89 million
 
 _INVERT_CHOICES = ("auto", "yes", "no")
 
@@ -57,23 +63,51 @@ def load_digit_image(path: str | os.PathLike[str], *, invert: str = "auto") -> n
     image_module, image_ops = _pillow()
     from PIL import UnidentifiedImageError
 
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"image file {path} does not exist")
+    refused = (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,  # some of Pillow's decoders say "broken file" this way
+        EOFError,
+        struct.error,
+        IndexError,
+        TypeError,
+        ZeroDivisionError,
+        MemoryError,
+        image_module.DecompressionBombError,
+        image_module.DecompressionBombWarning,
+    )
+    with open_regular(path, "image file") as file:
+        try:
+            gray = _read_gray(image_module, image_ops, file)
+        except refused as exc:
+            raise ValueError(f"{path}: cannot read it as an image: {exc}") from None
     try:
-        with image_module.open(path) as image:
+        return prepare_digit(gray, invert=invert).reshape(-1)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _read_gray(image_module, image_ops, file) -> np.ndarray:
+    """The image in ``file`` as gray levels in [0, 1], its size checked before decoding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", image_module.DecompressionBombWarning)
+        with image_module.open(file) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                message = (
+                    f"it is {width}×{height} = {width * height:,} pixels, more than the "
+                    f"{MAX_PIXELS:,} read (a photo of one digit needs far fewer; a "
+                    "decompression bomb claims many more)"
+                )
+                raise ValueError(message)
             image = image_ops.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 # Transparent pixels are background: lay the image on white paper.
                 rgba = image.convert("RGBA")
                 paper = image_module.new("RGBA", rgba.size, (255, 255, 255, 255))
                 image = image_module.alpha_composite(paper, rgba)
-            gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot read it as an image: {exc}") from None
-    try:
-        return prepare_digit(gray, invert=invert).reshape(-1)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+            return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
 
 
 def prepare_digit(

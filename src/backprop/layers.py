@@ -26,10 +26,13 @@ graph (``backprop.visualize``); they describe the code below and are tested agai
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
 import numpy as np
 
+from backprop._checks import check_array, check_axis, check_same_shape
 from backprop.functions import check_targets, sample_as_batch, sigmoid, sum_to
 
 __all__ = [
@@ -68,6 +71,23 @@ def _shape(x) -> tuple[int, ...]:
     return np.shape(x)
 
 
+def _checking_inputs(forward):
+    """``forward`` that first refuses inputs that are not real numbers (``check_array``)."""
+    names = [p for p in inspect.signature(forward).parameters if p != "self"]
+
+    @functools.wraps(forward)
+    def checked(self, *inputs, **keywords):
+        for i, x in enumerate(inputs):
+            dtype = getattr(x, "dtype", None)
+            if dtype is not None and dtype.kind in "biuf":  # the hot path: one attribute
+                continue
+            check_array(self.name, names[i] if i < len(names) else f"input {i}", x)
+        return forward(self, *inputs, **keywords)
+
+    checked.checks_inputs = True
+    return checked
+
+
 class Layer:
     """Base class of every node: ``forward(*inputs)`` then ``backward(dout)``.
 
@@ -77,6 +97,14 @@ class Layer:
 
     label = "?"
     rules: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        # The node boundary, in one place: every forward refuses complex, object, text,
+        # bytes and datetime inputs with the node's name (an O(1) dtype check per input).
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        if forward is not None and not getattr(forward, "checks_inputs", False):
+            cls.forward = _checking_inputs(forward)
 
     def forward(self, *inputs):
         raise NotImplementedError
@@ -215,6 +243,9 @@ class Div(Layer):
     def forward(self, x, y):
         x, y = _operand(x), _operand(y)
         self._broadcast_shape(x, y)
+        zeros = np.count_nonzero(np.equal(y, 0))
+        if zeros:
+            raise ValueError(f"{self.name}: divide by zero encountered: y contains {zeros} zero(s)")
         self.x, self.y = x, y
         return x / y
 
@@ -263,13 +294,36 @@ class Pow(Layer):
         return f"**{self.c:g}"
 
     def forward(self, x):
-        self.x = _operand(x)
+        x = _operand(x)
+        self._check_base(x, self.c, "x ** c")
+        self.x = x
         return self.x**self.c
 
     def backward(self, dout):
         self._check_called(self.x)
         dout = self._check_dout(dout, _shape(self.x))
+        if self.c != 0:
+            self._check_base(self.x, self.c - 1, "the derivative c·x^(c−1)")
         return dout * self.c * self.x ** (self.c - 1)  # dL/dx = dout · c·x^(c−1)
+
+    def _check_base(self, x, c, what: str) -> None:
+        """x ** c is a finite real number for every element, or a clear error (checked only
+        for the exponents that can fail: negative or non-integer ones)."""
+        integral = float(c).is_integer()
+        if c >= 0 and integral:
+            return
+        if c < 0 and np.count_nonzero(np.equal(x, 0)):
+            raise ValueError(
+                f"{self.name}: {what} would divide by zero where x = 0 (c = {self.c:g})"
+            )
+        if not integral and np.count_nonzero(np.less(x, 0)):
+            raise ValueError(
+                f"{self.name}: {what} is not a real number where x < 0 (c = {self.c:g})"
+            )
+        if c < 0 and np.asarray(x).dtype.kind in "iub" and not isinstance(x, (int, bool)):
+            raise TypeError(
+                f"{self.name}: integer x to the negative power {c:g}; convert x to float first"
+            )
 
     def __repr__(self) -> str:
         return f"Pow(c={self.c!r})"
@@ -305,7 +359,8 @@ class MatMul(Layer):
         x, W = self.x, self.W
         dout = self._check_dout(dout, x.shape[:-1] + W.shape[1:])
         if x.ndim == 1 or W.ndim == 1:  # a 1-D x is one row, a 1-D W one column
-            x2, W2 = x.reshape(-1, x.shape[-1]), W.reshape(W.shape[0], -1)
+            x2 = x.reshape(1, x.shape[0]) if x.ndim == 1 else x
+            W2 = W.reshape(W.shape[0], 1) if W.ndim == 1 else W
             d2 = dout.reshape(x2.shape[0], W2.shape[1])
         else:
             x2, W2, d2 = x, W, dout
@@ -445,7 +500,8 @@ class Sum(Layer):
     def forward(self, x):
         x = np.asarray(x)
         self.x_shape = x.shape
-        out = np.sum(x, axis=self.axis, keepdims=self.keepdims)
+        axis = check_axis(self.name, self.axis, x.ndim)
+        out = np.sum(x, axis=axis, keepdims=self.keepdims)
         self.out_shape = np.shape(out)
         return out
 
@@ -474,8 +530,15 @@ class Mean(Sum):
 
     def forward(self, x):
         out = super().forward(x)
-        self.n = np.size(x) // max(np.size(out), 1)
-        return out / self.n if np.size(x) else out
+        axes = check_axis(self.name, self.axis, len(self.x_shape))
+        shape = self.x_shape
+        self.n = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+        if self.n == 0:
+            raise ValueError(
+                f"{self.name}: the mean of no elements is undefined (x.shape={self.x_shape}, "
+                f"axis={self.axis!r})"
+            )
+        return out / self.n
 
     def backward(self, dout):
         return super().backward(dout) / self.n  # dL/dx = dout / n
@@ -499,7 +562,7 @@ class Reshape(Layer):
         x = np.asarray(x)
         try:
             out = x.reshape(self.shape)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: a size that is not an integer
             raise ValueError(
                 f"Reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) "
                 f"into shape {self.shape}"
@@ -529,6 +592,7 @@ class Transpose(Layer):
     def forward(self, x):
         x = np.asarray(x)
         self.ndim = x.ndim
+        check_axis(self.name, self.axes, x.ndim, permutation=True)
         out = np.transpose(x, self.axes)
         self.out_shape = out.shape
         return out
@@ -731,22 +795,9 @@ class MeanSquaredErrorLoss(Layer):
         self.loss = None
 
     def forward(self, y, t):
-        y, t = np.asarray(y), np.asarray(t)
-        if y.shape != t.shape:
-            raise ValueError(
-                f"MeanSquaredErrorLoss: t must have the shape of y, got y.shape={y.shape}, "
-                f"t.shape={t.shape}"
-            )
+        y, t = check_same_shape(self.name, y, t)
         if y.dtype.kind != "f":
             y = y.astype(np.float64)
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"MeanSquaredErrorLoss: t must be numeric, got dtype {t.dtype}")
-        for name, value in (("y", y), ("t", t)):
-            if not np.all(np.isfinite(value)):
-                raise ValueError(
-                    f"MeanSquaredErrorLoss: {name} contains non-finite values "
-                    f"({name}.shape={value.shape})"
-                )
         self.diff = y - t.astype(y.dtype, copy=False)
         self.loss = y.dtype.type(0.5 * np.sum(self.diff * self.diff))
         return self.loss

@@ -19,10 +19,11 @@ from collections import OrderedDict
 
 import numpy as np
 
+from backprop._checks import check_real, check_targets
 from backprop.gradient import numerical_gradient
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
-__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "network_from_config"]
+__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "check_config_fits", "network_from_config"]
 
 DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
@@ -98,16 +99,14 @@ class Network:
     def accuracy(self, x, t) -> float:
         """Fraction of samples whose highest score is the target class."""
         scores = self.predict(x)
+        where = f"{type(self).__name__}.accuracy"
+        t = check_targets(t, scores.shape, where)  # the loss's own check of the targets
+        if not np.isfinite(scores).all():
+            raise ValueError(f"{where}: the scores are not finite (NaN or infinite input?)")
         y = np.argmax(scores, axis=1)
-        t = np.asarray(t)
         if t.ndim == 2:
             t = np.argmax(t, axis=1)
-        if t.shape != y.shape:
-            raise ValueError(
-                f"{type(self).__name__}.accuracy: t must be labels of shape {y.shape} or "
-                f"one-hot of shape {scores.shape}, got t.shape={t.shape}"
-            )
-        return float(np.mean(y == t)) if y.size else 0.0
+        return float(np.mean(y == t))
 
     def numerical_gradient(self, x, t) -> dict[str, np.ndarray]:
         """Gradients by numerical differentiation (slow: 2 forward passes per parameter).
@@ -322,9 +321,8 @@ class MultiLayerNet(Network):
             raise ValueError(f"activation must be 'relu' or 'sigmoid', got {activation!r}")
         self.activation = activation
         self.weight_init_std = weight_init_std
-        if weight_decay_lambda < 0:
-            raise ValueError(f"weight_decay_lambda must be ≥ 0, got {weight_decay_lambda!r}")
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        lam = check_real(type(self).__name__, "weight_decay_lambda", weight_decay_lambda, minimum=0)
+        self.weight_decay_lambda = lam
         dt = _check_dtype(dtype)
         gen = _rng(seed, rng)
         sizes = [self.input_size, *self.hidden_size_list, self.output_size]
@@ -422,6 +420,19 @@ def _check_config_fits(name: str, cls: type, config: dict, params: dict) -> None
         listed = "; ".join(problems)
         message = f"the configuration of {name} does not fit the stored parameters: {listed}"
         raise ValueError(message)
+
+
+def check_config_fits(config: dict, params) -> None:
+    """Raise ValueError unless ``config`` (a ``Network.config()``) asks for parameters of
+    exactly the shapes of ``params`` (name → anything with ``.shape``); nothing is allocated,
+    so a checkpoint reader can check the shapes its file declares before reading the data."""
+    config = dict(config)
+    name = config.pop("class", None)
+    classes = _network_classes()
+    if name not in classes:
+        known = ", ".join(sorted(classes))
+        raise ValueError(f"unknown network class {name!r}; known classes: {known}")
+    _check_config_fits(name, classes[name], config, params)
 
 
 def network_from_config(config: dict, seed: int | None = None, params=None) -> Network:

@@ -40,7 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _robust_output() -> None:
+    """Print what a terminal cannot show (∂ on an ASCII terminal) as escapes, never crash."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # replaced by a non-text-file object
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _robust_output()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also during start-up: the commands' imports, parsing
+        print("backprop: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -9,6 +9,7 @@ stderr), verified and written atomically. The folder holding the files is printe
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -55,14 +56,15 @@ def register(subparsers) -> None:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="timeout for connecting and for each read (default: %(default)g)",
+        help="timeout for connecting and for each read (default: %(default)g); each file "
+        "must arrive within 20 timeouts",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.timeout <= 0:
-        message = f"--timeout must be positive, got {args.timeout:g}"
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        message = f"--timeout must be a positive number of seconds, got {args.timeout:g}"
         raise ValueError(message)
     folder = download_dataset(
         args.dataset, args.data_dir, mirrors=args.mirrors, timeout=args.timeout

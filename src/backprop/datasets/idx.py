@@ -30,6 +30,8 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
+from backprop._safe_npz import open_regular
+
 __all__ = [
     "IDX_TYPES",
     "DatasetError",
@@ -53,6 +55,8 @@ IDX_TYPES: dict[int, np.dtype] = {
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+_MAX_NDIM = 64  # NumPy's limit
+_DEFLATE_MAX_RATIO = 1100  # deflate cannot compress by more than about 1032:1
 
 
 class DatasetError(OSError):
@@ -67,6 +71,14 @@ class Readable(Protocol):
     """A file-system path or an ``importlib.resources`` Traversable: anything with ``open``."""
 
     def open(self, mode: str = ...) -> BinaryIO: ...  # pragma: no cover
+
+
+def _open_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a dataset file on disk, regular files only (a FIFO would block for ever)."""
+    try:
+        return open_regular(path, "dataset file")
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _as_resource(path: str | os.PathLike[str] | Readable) -> Readable:
@@ -100,7 +112,7 @@ def _describe(shape: tuple[int, ...]) -> str:
 
 
 def read_idx_with_sha256(
-    path: str | os.PathLike[str] | Readable,
+    path: str | os.PathLike[str] | Readable, *, max_bytes: int | None = None
 ) -> tuple[np.ndarray, str]:
     """Read an IDX file (raw or gzip) and return ``(array, sha256)``.
 
@@ -111,12 +123,17 @@ def read_idx_with_sha256(
 
     The returned array is writable, in native byte order, and for unsigned bytes (all of MNIST)
     it is the buffer the file was read into: no further copy is made.
+
+    Nothing is allocated or decompressed beyond what the header announces, and a header that
+    announces more than ``max_bytes`` of data, more than a gzip file of this size can hold
+    (deflate compresses at most about 1032:1) or more than 64 dimensions is refused first.
     """
     resource = _as_resource(path)
     name = str(resource)
     digest = hashlib.sha256()
     try:
-        with resource.open("rb") as raw:
+        opened = _open_file(resource) if isinstance(resource, Path) else resource.open("rb")
+        with opened as raw:
             stream = _open_content(raw)
             compressed = stream is not raw
             magic = stream.read(4)
@@ -142,6 +159,7 @@ def read_idx_with_sha256(
             dtype = IDX_TYPES[type_code]
             nbytes = math.prod(shape) * dtype.itemsize
             header_size = 4 + 4 * ndim
+            _check_announced(name, raw, compressed, shape, dtype, nbytes, max_bytes)
             if not compressed:
                 # A raw file's size is known: check it before allocating anything.
                 size = raw.seek(0, io.SEEK_END)
@@ -186,6 +204,34 @@ def read_idx_with_sha256(
     return data, digest.hexdigest()
 
 
+def _check_announced(name, raw, compressed, shape, dtype, nbytes, max_bytes) -> None:
+    """Refuse a header whose array cannot be real before anything is allocated."""
+    if len(shape) > _MAX_NDIM:
+        message = (
+            f"{name}: the header announces {len(shape)} dimensions; at most {_MAX_NDIM} are "
+            "supported (the header is probably damaged)"
+        )
+        raise DatasetError(message)
+    if max_bytes is not None and nbytes > max_bytes:
+        message = (
+            f"{name}: the header announces a {_describe(shape)} array of {dtype.name} "
+            f"({nbytes:,} bytes), more than the {max_bytes:,} bytes expected for this file"
+        )
+        raise DatasetError(message)
+    if compressed:
+        try:
+            size = os.fstat(raw.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            return  # not a file on disk (a resource): the streamed read is bounded all the same
+        if nbytes > _DEFLATE_MAX_RATIO * size + 4096:
+            message = (
+                f"{name}: the header announces a {_describe(shape)} array ({nbytes:,} bytes), "
+                f"more than {size:,} bytes of gzip data can hold (a damaged header or a "
+                "decompression bomb)"
+            )
+            raise DatasetError(message)
+
+
 def read_idx(path: str | os.PathLike[str] | Readable) -> np.ndarray:
     """Read an IDX file, raw or gzip-compressed, into an ndarray.
 
@@ -209,14 +255,31 @@ def read_idx(path: str | os.PathLike[str] | Readable) -> np.ndarray:
     return read_idx_with_sha256(path)[0]
 
 
-def sha256_of_content(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's decompressed content (the file itself if it is not gzip)."""
+def sha256_of_content(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> str:
+    """Hex SHA-256 of a file's decompressed content (the file itself if it is not gzip).
+
+    At most the size that the content's IDX header implies (plus one byte, so that a longer
+    file hashes differently) is decompressed, and never more than ``max_bytes``: a gzip bomb
+    is cut short instead of being decompressed in full.
+    """
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as raw:
+        with _open_file(path) as raw:
             stream = _open_content(raw)
-            while chunk := stream.read(_CHUNK):
+            head = stream.read(4)
+            limit = max_bytes
+            if len(head) == 4 and head[:2] == b"\x00\x00" and head[2] in IDX_TYPES:
+                dims = stream.read(4 * head[3])
+                head += dims
+                if len(dims) == 4 * head[3]:
+                    shape = struct.unpack(f">{head[3]}I", dims)
+                    implied = len(head) + math.prod(shape) * IDX_TYPES[head[2]].itemsize
+                    limit = min(limit, implied + 1)
+            digest.update(head)
+            left = limit - len(head)
+            while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
                 digest.update(chunk)
+                left -= len(chunk)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         message = f"{path}: damaged gzip data ({exc})"
         raise DatasetError(message) from None
@@ -225,7 +288,7 @@ def sha256_of_content(path: str | os.PathLike[str]) -> str:
 
 def is_gzip(path: str | os.PathLike[str]) -> bool:
     """Whether the file starts with the gzip magic bytes."""
-    with open(path, "rb") as f:
+    with _open_file(path) as f:
         return f.read(2) == _GZIP_MAGIC
 
 

@@ -60,6 +60,10 @@ __all__ = [
 
 # The four files of every dataset here, in the order train images, train labels, test images,
 # test labels. Names without ".gz"; either form is accepted on disk, the mirrors serve ".gz".
+# No file of these datasets comes near this (MNIST's largest holds 47 MB): a header announcing
+# more is damaged or hostile, and is refused before anything is allocated or decompressed.
+MAX_FILE_BYTES = 256 << 20
+
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -320,7 +324,7 @@ def _read_checked(spec: DatasetSpec, files: Mapping[str, Readable], verify: bool
     arrays = {}
     for name in FILES:
         path = files[name]
-        array, digest = read_idx_with_sha256(path)
+        array, digest = read_idx_with_sha256(path, max_bytes=MAX_FILE_BYTES)
         expected = spec.sha256.get(name)
         if verify and expected is not None and digest != expected:
             message = (

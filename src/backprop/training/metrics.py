@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop._checks import check_targets
 from backprop.training.data import as_input
 
 __all__ = ["accuracy", "confusion_matrix", "network_dtype", "predict_labels"]
@@ -27,6 +28,7 @@ def accuracy(network, x, t, *, batch_size: int = 5000, dtype=None) -> float:
     """
     dtype = network_dtype(network) if dtype is None else np.dtype(dtype)
     n = len(x)
+    t = check_targets(t, (n, None), "accuracy")  # labels or one-hot for each sample, N ≥ 1
     if n == 0:
         return 0.0
     correct = 0
