@@ -184,7 +184,7 @@ def test_gradient_check_report_text(rng):
     assert lines[1] == (
         "numerical side: central differences with h=0.0001 and 2h, Richardson-extrapolated"
     )
-    header = "param shape mean |diff| max rel err worst index result"
+    header = "param shape mean |diff| max rel err worst index backprop numerical result"
     assert lines[2].split() == header.split()
     for line, name in zip(lines[3:7], ["W1", "b1", "W2", "b2"], strict=True):
         assert line.startswith(name)
