@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop.functions import softmax, softmax_cross_entropy
 from backprop.gradient import (
     GradientCheckReport,
     gradient_check,
@@ -12,7 +13,6 @@ from backprop.gradient import (
     numerical_gradient,
     relative_error,
 )
-from backprop.functions import softmax, softmax_cross_entropy
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from backprop.networks import MultiLayerNet, TwoLayerNet
 
