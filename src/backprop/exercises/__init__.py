@@ -709,7 +709,11 @@ def _train_learners_network(report: ExerciseReport, folder: Path, epochs: int) -
 
 
 def train(network, x_train, t_train, x_test, t_test, *, epochs: int) -> None:
-    """Train the learner's network as the book's 5.7.4 does: SGD, lr 0.1, batches of 100."""
+    """Train the learner's network as the book's 5.7.4 does: SGD, lr 0.1, batches of 100.
+
+    Through the book-compatible ``Trainer`` contract (``mini_batch_size``, ``optimizer_param``,
+    ``verbose``); the seed fixes the data order.
+    """
     from backprop.training import Trainer
 
     Trainer(
@@ -719,9 +723,9 @@ def train(network, x_train, t_train, x_test, t_test, *, epochs: int) -> None:
         x_test,
         t_test,
         epochs=epochs,
-        batch_size=100,
-        optimizer="sgd",
-        optimizer_params={"lr": 0.1},
+        mini_batch_size=100,
+        optimizer="SGD",
+        optimizer_param={"lr": 0.1},
+        verbose=False,
         seed=0,
-        progress="none",
     ).train()
