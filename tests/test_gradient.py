@@ -13,7 +13,7 @@ from backprop.gradient import (
     numerical_gradient,
     relative_error,
 )
-from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from backprop.layers import Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from backprop.networks import MultiLayerNet, TwoLayerNet
 
 
@@ -467,3 +467,12 @@ def test_gradient_check_reports_progress(rng):
     total = 2 * 2 * sum(p.size for p in network.params.values())  # ±h, and 2h for Richardson
     assert calls[-1] == (total, total)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_doctor_names_integer_data(rng):
+    # x ± 1e-4 does not exist in an integer array: x cannot be checked, and the report says so
+    report = gradient_check(MulLayer(), np.array([100, 3]), np.array([2.0, 1.5]), rng=rng)
+    assert not report.passed
+    assert not report["x"].passed and report["y"].passed
+    assert [c.code for c in report.causes] == ["dtype"]
+    assert "integer data: x (int64)" in report.causes[0].message

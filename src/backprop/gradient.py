@@ -431,6 +431,11 @@ def _check_layer(layer, inputs, *, tol, h, tiny, richardson, rng, progress) -> G
         if dx is not None and arrays[i].dtype.kind == "f"
     ]
     checks += [(k, param_grads[k], getattr(layer, k)) for k in param_grads]
+    integers = [  # inputs with a gradient that cannot be perturbed by ± h
+        (names[i], arrays[i])
+        for i, dx in enumerate(dinputs)
+        if dx is not None and arrays[i].dtype.kind in "iub"
+    ]
     numerical_seconds = 0.0
     compared = []
     counter = _Counter(_evaluations([np.size(a) for _, _, a in checks], richardson), progress)
@@ -445,6 +450,8 @@ def _check_layer(layer, inputs, *, tol, h, tiny, richardson, rng, progress) -> G
                 f"{np.shape(analytic)} for {name}, which has shape {np.shape(numeric[0])}"
             )
         rows.append(_row(name, analytic, numeric, tol, tiny))
+    for name, array in integers:  # not checkable: a FAIL, which the doctor explains
+        rows.append(GradientCheckRow(name, array.shape, math.nan, math.inf, (), False))
     report = GradientCheckReport(
         rows,
         tol,
@@ -463,7 +470,7 @@ def _check_layer(layer, inputs, *, tol, h, tiny, richardson, rng, progress) -> G
             relu_inputs=lambda: (
                 [(type(layer).__name__, checked["x"])] if relu and "x" in checked else []
             ),
-            dtypes={name: np.asarray(a).dtype for name, a in checked.items()},
+            dtypes={name: np.asarray(a).dtype for name, a in [*checked.items(), *integers]},
         )
         _doctor(report, subject, h=h, richardson=richardson, tiny=tiny)
     return report
@@ -569,6 +576,17 @@ def _doctor(report: GradientCheckReport, subject: _Subject, *, h, richardson, ti
             )
         )
     # 2. Precision: float32 (or less) keeps about 7 digits, the central difference needs more.
+    whole = {k: dt for k, dt in subject.dtypes.items() if dt.kind in "iub"}
+    if whole:
+        names = ", ".join(f"{k} ({dt})" for k, dt in whole.items())
+        causes.append(
+            Cause(
+                "dtype",
+                f"integer data: {names}; an integer array cannot hold x ± h, so its gradient "
+                "cannot be checked (the book's numerical_gradient silently returns nonsense)",
+                "pass floats: x.astype(np.float64)",
+            )
+        )
     low = {k: dt for k, dt in subject.dtypes.items() if dt.kind == "f" and dt.itemsize < 8}
     if low:
         names = ", ".join(f"{k} ({dt})" for k, dt in low.items())
@@ -601,7 +619,7 @@ def _doctor(report: GradientCheckReport, subject: _Subject, *, h, richardson, ti
                 )
             )
     # 4. The step h: where does the error curve have its minimum?
-    failing = [r for r in report.rows if not r.passed]
+    failing = [r for r in report.rows if not r.passed and r.name in subject.arrays]
     if failing:
         worst = max(failing, key=lambda r: r.max_rel_error)
         sweep = _sweep(subject, worst.name, worst.worst_index, richardson, tiny)

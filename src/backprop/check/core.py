@@ -244,6 +244,9 @@ class LayerReport:
     def __repr__(self) -> str:
         return f"LayerReport({self.layer!r}, passed={self.passed}, causes={self.causes})"
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython and Jupyter show the text
+        printer.text(str(self))
+
 
 @dataclass
 class CheckReport:
@@ -267,6 +270,9 @@ class CheckReport:
 
     def __repr__(self) -> str:
         return f"CheckReport(passed={self.passed}, layers={[r.layer for r in self.layers]})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython and Jupyter show the text
+        printer.text(str(self))
 
 
 def _report_text(reports, lang) -> list[str]:

@@ -366,6 +366,13 @@ class ExerciseReport:
     def passed(self) -> bool:
         return all(r.status == "done" for r in self.results)
 
+    def __repr__(self) -> str:
+        statuses = [r.status for r in self.results]
+        return f"ExerciseReport({str(self.folder)!r}, passed={self.passed}, {statuses})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython and Jupyter show the text
+        printer.text(str(self))
+
     def __getitem__(self, file: str) -> ExerciseResult:
         for r in self.results:
             if r.exercise.file == file:
