@@ -341,8 +341,6 @@ class _Subject:
             )
         names = forward_params or [f"x{i}" for i in range(len(shapes))]
         self.input_names = list(names[: len(shapes)])
-        if len(self.input_names) == 2 and self.input_names[1] not in _TARGET_NAMES:
-            self.input_names = ["x", "y"] if self.input_names == ["x", "y"] else self.input_names
         targets = set(spec.targets) if spec else set()
         targets |= {i for i, n in enumerate(self.input_names) if n in _TARGET_NAMES}
         self.targets = targets
