@@ -199,3 +199,13 @@ def test_console_script_exercise(tmp_path):
     assert run.returncode == 1, run.stderr
     assert "0 of 7 exercises done" in run.stdout
     assert run.stderr == ""
+
+
+def test_check_writes_no_bytecode_into_the_learners_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    for exercise in EXERCISES:
+        (tmp_path / exercise.file).write_text(_filled(exercise), encoding="utf-8")
+    check(tmp_path, train=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    assert sys.dont_write_bytecode is False

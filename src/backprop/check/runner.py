@@ -12,8 +12,8 @@ sandboxed. What this module adds is that the checker never crashes on it:
   and a subprocess per call would make every check pay an interpreter start and pickling.
 * :func:`load_module` imports a learner's file under a private module name with its folder on
   ``sys.path`` for the import only (so ``from affine import Affine`` between their files
-  works), and forgets the modules of that folder afterwards, so a second check reads the
-  edited files.
+  works), writes no ``__pycache__`` there, and forgets the modules of that folder
+  afterwards, so a second check reads the edited files.
 """
 
 from __future__ import annotations
@@ -159,6 +159,8 @@ def load_module(path: str | os.PathLike[str]):
     before = set(sys.modules)
     sys.path.insert(0, folder)
     sys.modules[name] = module
+    write_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder: it is theirs
     try:
         with time_limit(30.0):
             spec.loader.exec_module(module)
@@ -171,6 +173,7 @@ def load_module(path: str | os.PathLike[str]):
         message = f"{path}: importing it raised {type(exc).__name__}: {exc}"
         raise LearnerCodeError(message + (f"\n  at {where}" if where else "")) from None
     finally:
+        sys.dont_write_bytecode = write_bytecode
         with contextlib.suppress(ValueError):
             sys.path.remove(folder)
         sys.modules.pop(name, None)
