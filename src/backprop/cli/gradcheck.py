@@ -168,6 +168,12 @@ def register(subparsers) -> None:
         help="step of the central difference (default: %(default)g)",
     )
     parser.add_argument(
+        "--plot-h",
+        default=None,
+        metavar="FILE.png",
+        help="on a FAIL, draw the error for a sweep of h (the U-shaped curve) to FILE.png",
+    )
+    parser.add_argument(
         "--progress",
         choices=("auto", "on", "off"),
         default="auto",
@@ -223,8 +229,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if progress is not None:
                 progress.close()
-        print(report)
-        return 0 if report.passed else EXIT_FAILED
+        return _finish(report, args)
     network = _build_network(args)
     x, t, description = _load_batch(args)
     n_params = sum(p.size for p in network.params.values())
@@ -237,7 +242,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    return _finish(report, args)
+
+
+def _finish(report, args: argparse.Namespace) -> int:
     print(report)
+    if args.plot_h is not None and report.h_sweep:
+        from backprop.check.sweep_plot import plot_h_sweep
+
+        print(f"wrote {plot_h_sweep(report, args.plot_h, h=args.h)}")
     return 0 if report.passed else EXIT_FAILED
 
 
