@@ -294,3 +294,25 @@ def test_console_script_check(tmp_path):
     assert result.returncode == 1
     assert "db is summed over the wrong axis (shape (3,), b has shape (5,))" in result.stdout
     assert result.stderr == ""
+
+
+def test_forward_that_returns_none():
+    (report,) = check_file(f"{BAD}:AddLayerForgettingReturn").layers
+    assert report.causes == ["returned_none"]
+    assert "AddLayerForgettingReturn.forward returned None" in str(report)
+    assert "end AddLayerForgettingReturn.forward with return out" in str(report)
+
+
+def test_a_class_without_a_reference_still_gets_the_backward_checks():
+    class Square:
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, dout):
+            return 2 * self.x * dout
+
+    report = check_layer(Square)
+    assert report.passed
+    assert report["forward"].summary == "ran (no reference for this class name)"
+    assert [line.check for line in report.lines] == ["forward", "backward dx", "in place"]

@@ -39,7 +39,7 @@ from backprop.check.diagnose import (
     fmt,
     text,
 )
-from backprop.check.runner import Failure, LearnerCodeError, call, learner_line, load_module
+from backprop.check.runner import Failure, LearnerCodeError, call, load_module
 from backprop.functions import sigmoid, softmax_cross_entropy
 from backprop.gradient import numerical_gradient
 
@@ -405,18 +405,14 @@ class _Subject:
         return self._construct(args)
 
     def _construct(self, args):
-        try:
-            return self.cls(**args)
-        except Exception as exc:  # the learner's __init__ may raise anything
-            found = finding(
-                "raised",
-                self.lang,
-                method=f"{self.name}.__init__",
-                error=f"{type(exc).__name__}: {exc}",
-                call=f"{self.name}({', '.join(args)})",
-                section=self.section,
-            )
-            raise Failure(found, learner_line(exc.__traceback__)) from None
+        return call(
+            lambda: self.cls(**args),
+            method=f"{self.name}.__init__",
+            section=self.section,
+            lang=self.lang,
+            timeout=DEFAULT_TIMEOUT,
+            what="nothing",
+        )
 
     def copies(self, scale: float = 1.0) -> list:
         return [a.copy() if i in self.targets else a * scale for i, a in enumerate(self.inputs)]
@@ -534,7 +530,7 @@ class _Checker:
         self._watch_inputs(inputs, "forward")
         self.cache = {k: v.copy() for k, v in vars(inst).items() if isinstance(v, np.ndarray)}
         if s.spec is None:
-            self.add("forward", True, "ran (no reference for this class name)")
+            self.add("forward", True, text("no_reference", self.lang))
             return True
         wrong = self._against_reference(out, inst)
         if wrong is None:

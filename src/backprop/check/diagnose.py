@@ -295,6 +295,7 @@ _WORDS = {
         "matches_reference": "matches {formula}",
         "unchanged": "dout, inputs and cache unchanged",
         "finite": "finite, no overflow for inputs of ±1000",
+        "no_reference": "ran (no reference for this class name)",
         "worst": "at the worst index {index}: backprop {got}, numerical {expected}",
     },
     "ko": {
@@ -310,6 +311,7 @@ _WORDS = {
         "matches_reference": "{formula}와 일치",
         "unchanged": "dout, 입력, 저장한 값 모두 그대로",
         "finite": "±1000 입력에서도 오버플로 없이 유한",
+        "no_reference": "실행됨 (이 클래스 이름의 기준 구현은 없음)",
         "worst": "가장 큰 오차 위치 {index}: 역전파 {got}, 수치 미분 {expected}",
     },
 }
