@@ -206,6 +206,22 @@ class SigmoidOverflowing:
         return dout * (1.0 - self.out) * self.out
 
 
+class AffineInFloat32:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.x = self.dW = self.db = None
+
+    def forward(self, x):
+        self.x = x.astype(np.float32)  # computes in float32 whatever it is given
+        return np.dot(self.x, self.W.astype(np.float32)) + self.b.astype(np.float32)
+
+    def backward(self, dout):
+        dout = dout.astype(np.float32)
+        self.dW = np.dot(self.x.T, dout)
+        self.db = np.sum(dout, axis=0)
+        return np.dot(dout, self.W.T.astype(np.float32))
+
+
 EXPECTED = {
     "MulLayerIgnoringDout": "dout_ignored",
     "SigmoidSignFlipped": "sign_flipped",
@@ -220,4 +236,5 @@ EXPECTED = {
     "ReluMaskInverted": "mask_inverted",
     "SigmoidFromInput": "sigmoid_x",
     "SigmoidOverflowing": "overflow",
+    "AffineInFloat32": "low_precision",
 }

@@ -719,11 +719,17 @@ class _Checker:
                     )
                 self.add(check, False, found.message, finding=found)
                 continue
+            dtype = getattr(got, "dtype", None)
             try:
                 got = self.output(got, "backward")
                 expected = self._numerical(where)
             except Failure as f:
                 self.fail(check, f)
+                continue
+            low = dtype is not None and dtype.kind == "f" and dtype.itemsize < 8
+            if low and got.shape == expected.shape and compare(got, expected, tol=self.tol)[1]:
+                found = finding("low_precision", self.lang, grad=label, dtype=dtype)
+                self.add(check, False, found.message, finding=found)
                 continue
             self._one_gradient(check, label, target, got, expected, where)
 

@@ -109,6 +109,13 @@ _EN = {
         "compare it term by term with your code",
         "{section}",
     ),
+    "low_precision": (
+        "{grad} is {dtype}: the layer computes in low precision, so it cannot match the "
+        "numerical gradient in float64",
+        "keep the dtype you are given (no astype(np.float32) inside the layer); the check "
+        "passes float64",
+        "5.7.3 (gradient check)",
+    ),
     "missing_grad": (
         "backward did not set self.{attr} (the gradient of self.{target})",
         "store each parameter's gradient as an attribute: self.dW = ..., self.db = ...",
@@ -235,6 +242,12 @@ _KO = {
         "설명되지 않습니다",
         "국소적 미분을 종이에 써 보고 (연쇄법칙: dout × 국소적 미분) 코드와 항 하나하나 비교하세요",
         "{section}",
+    ),
+    "low_precision": (
+        "{grad}가 {dtype}입니다: 계층이 낮은 정밀도로 계산하므로 float64의 수치 미분과 맞을 수 "
+        "없습니다",
+        "받은 dtype을 그대로 쓰세요 (계층 안에서 astype(np.float32) 금지). 확인은 float64로 합니다",
+        "5.7.3 (기울기 확인)",
     ),
     "missing_grad": (
         "역전파가 self.{attr} (self.{target}의 기울기)를 설정하지 않았습니다",
