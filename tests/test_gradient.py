@@ -434,7 +434,7 @@ def test_doctor_names_a_bad_step_and_shows_the_sweep(rng, h, code):
     assert sweep[1e-1] > 1e3 * sweep[best] and sweep[1e-10] > 1e3 * sweep[best]  # its arms
     text = str(report)
     assert f"the step h={h:g} is too {code.rsplit('_', 1)[1]}" in text
-    assert f"use h={best:g}" in text
+    assert "use the book's h=1e-4" in text and f"lowest at h={best:g}" in text
     assert "← best" in text and "#" in text  # the table and its bar chart
 
 

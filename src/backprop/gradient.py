@@ -638,7 +638,12 @@ def _doctor(report: GradientCheckReport, subject: _Subject, *, h, richardson, ti
                     code,
                     f"the step h={h:g} is too {'small' if code == 'h_too_small' else 'large'}: "
                     f"{why}; at h={best_h:g} the error is {best_err:.1e} (see the sweep below)",
-                    f"use h={best_h:g} (the book's 1e-4 is a good default in float64)",
+                    (
+                        "use the book's h=1e-4"
+                        if any(math.isclose(1e-4, hh) for hh in passing)
+                        else f"use h={best_h:g}"
+                    )
+                    + f" (the error is lowest at h={best_h:g} here)",
                 )
             )
         elif not passing and not causes:
