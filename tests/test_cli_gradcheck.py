@@ -19,7 +19,8 @@ from backprop import __version__
 from backprop.cli import main
 from backprop.datasets import cache_dir
 
-ROW = re.compile(r"^(W\d|b\d)\s+\(.*\)\s+\S+\s+\S+\s+\(.*\)\s+(PASS|FAIL)$")
+# param, shape, mean |diff|, max rel err, worst index, backprop and numerical there, result
+ROW = re.compile(r"^(W\d|b\d)\s+\(.*\)\s+\S+\s+\S+\s+\(.*\)\s+\S+\s+\S+\s+(PASS|FAIL)$")
 
 
 def _rows(text: str) -> dict[str, str]:
@@ -108,7 +109,9 @@ def test_gradcheck_exit_code_1_when_a_row_fails(capsys):
     assert code == 1
     assert set(_rows(out).values()) == {"FAIL"}
     assert "\nFAILED\n" in out
-    assert out.splitlines()[-1].startswith("note: numerical differentiation has errors of its own")
+    # the doctor: no step h makes them agree, so backpropagation is named, with the sweep
+    assert "why it most likely failed:\n- no step h brings the numerical gradient" in out
+    assert "error for a sweep of h" in out
 
 
 @pytest.mark.parametrize(
@@ -212,3 +215,52 @@ def test_console_script_gradcheck(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert _rows(result.stdout) == dict.fromkeys(["W1", "b1", "W2", "b2"], "PASS")
     assert "faster" in result.stdout
+
+
+# -- one layer, the doctor, the progress line ---------------------------------------------------
+
+LAYER_ROW = re.compile(r"^(x|y|W|b)\s+\(.*\)\s+\S+\s+\S+\s+\(.*\)\s+(\S+)\s+(\S+)\s+(PASS|FAIL)$")
+
+
+@pytest.mark.parametrize(
+    ("layer", "rows"),
+    [
+        ("Affine", ["x", "W", "b"]),
+        ("Relu", ["x"]),
+        ("Sigmoid", ["x"]),
+        ("MulLayer", ["x", "y"]),
+        ("SoftmaxWithLoss", ["x"]),
+    ],
+)
+def test_gradcheck_one_layer_shows_both_values_at_the_worst_index(capsys, layer, rows):
+    code, out, err = _run(capsys, "--layer", layer)
+    assert code == 0, out + err
+    assert out.startswith(f"layer: {layer}")
+    found = [m for m in map(LAYER_ROW.match, out.splitlines()) if m]
+    assert [m.group(1) for m in found] == rows
+    for m in found:
+        assert float(m.group(2)) == pytest.approx(float(m.group(3)), rel=1e-4)
+        assert m.group(4) == "PASS"
+
+
+def test_gradcheck_bad_h_names_the_cause_and_draws_the_sweep(capsys, tmp_path):
+    plot = tmp_path / "sweep.png"
+    code, out, _ = _run(capsys, "--layer", "Sigmoid", "--h", "1e-9", "--plot-h", str(plot))
+    assert code == 1
+    assert "why it most likely failed:\n- the step h=1e-09 is too small" in out
+    assert "error for a sweep of h (x, at its worst element and a few others):" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {plot}" in out
+
+
+def test_gradcheck_progress_line(capsys):
+    code, _, err = _run(capsys, "--layer", "Affine", "--progress", "on")
+    assert code == 0
+    assert "\rnumerical gradient: 148 / 148 evaluations (100%)" in err  # 2·2·(12 + 20 + 5)
+    assert err.endswith("\n")
+
+
+def test_gradcheck_h_must_be_sensible(capsys):
+    code, _, err = _run(capsys, "--h", "0")
+    assert code == 2
+    assert "--h must be between 0 and 1, got 0.0" in err

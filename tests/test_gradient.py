@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop.functions import softmax, softmax_cross_entropy
 from backprop.gradient import (
     GradientCheckReport,
     gradient_check,
@@ -12,7 +13,7 @@ from backprop.gradient import (
     numerical_gradient,
     relative_error,
 )
-from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from backprop.layers import Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
 from backprop.networks import MultiLayerNet, TwoLayerNet
 
 
@@ -184,7 +185,7 @@ def test_gradient_check_report_text(rng):
     assert lines[1] == (
         "numerical side: central differences with h=0.0001 and 2h, Richardson-extrapolated"
     )
-    header = "param shape mean |diff| max rel err worst index result"
+    header = "param shape mean |diff| max rel err worst index backprop numerical result"
     assert lines[2].split() == header.split()
     for line, name in zip(lines[3:7], ["W1", "b1", "W2", "b2"], strict=True):
         assert line.startswith(name)
@@ -302,7 +303,8 @@ def test_gradient_check_layer_catches_a_backward_that_ignores_dout(rng):
     assert report["x"].max_rel_error > 0.1
     text = str(report)
     assert "FAIL" in text
-    assert text.splitlines()[-1] == "FAILED"
+    assert "FAILED" in text.splitlines()
+    assert [cause.code for cause in report.causes] == ["backprop"]
 
 
 @pytest.mark.parametrize(
@@ -353,3 +355,124 @@ def test_gradient_check_layer_wrong_gradient_shape(rng):
         r"shape \(2, 3\)",
     ):
         gradient_check(_WrongShapeRelu(), rng.uniform(0.5, 1.0, size=(2, 3)), rng=rng)
+
+
+# -- the doctor: why a check failed --------------------------------------------------------
+
+
+def _net_and_batch(rng):
+    network = TwoLayerNet(5, 4, 3, weight_init_std=1.0, rng=rng)
+    return network, rng.standard_normal((3, 5)), rng.integers(0, 3, size=3)
+
+
+def test_rows_show_both_gradients_at_the_worst_index(rng):
+    network, x, t = _net_and_batch(rng)
+    report = gradient_check(network, x, t)
+    expected = network.gradient(x, t)
+    for row in report.rows:
+        assert row.backprop_at_worst == pytest.approx(expected[row.name][row.worst_index])
+        assert row.numerical_at_worst == pytest.approx(row.backprop_at_worst, rel=1e-7)
+    assert report.causes == [] and report.h_sweep == []  # the doctor runs on a FAIL only
+
+
+def test_doctor_names_a_relu_input_at_the_kink(rng):
+    # Element (0, 0) is 1e-5 from the kink, closer than 2h = 2e-4: the central difference
+    # averages the slopes 0 and 1 there, while backprop's 1 is right.
+    x = np.array([[1e-5, 1.0, -2.0], [0.5, -0.3, 2.0]])
+    report = gradient_check(Relu(), x, rng=rng)
+    assert not report.passed
+    assert report["x"].worst_index == (0, 0)
+    assert [c.code for c in report.causes] == ["relu_kink"]
+    assert "Relu: its input at (0, 0) is 1e-05, within 2h=0.0002 of the kink at 0" in str(report)
+
+
+def test_doctor_finds_the_kink_inside_a_network(rng):
+    network, x, t = _net_and_batch(rng)
+    hidden = x @ network.params["W1"] + network.params["b1"]
+    network.params["b1"][1] -= hidden[2, 1] - 3e-5  # the pre-activation (2, 1) is now 3e-5
+    report = gradient_check(network, x, t)
+    assert not report.passed
+    assert report.causes[0].code == "relu_kink"
+    assert report.causes[0].message.startswith("Relu1: its input at (2, 1) is 3e-05")
+
+
+class _Float32Net:
+    """A learner's network without astype: the check cannot lift it to float64."""
+
+    def __init__(self, rng):
+        self.params = {"W": rng.standard_normal((5, 3)).astype(np.float32)}
+
+    def loss(self, x, t):
+        return softmax_cross_entropy(x.astype(np.float32) @ self.params["W"], t)
+
+    def gradient(self, x, t):
+        x = x.astype(np.float32)
+        y = softmax(x @ self.params["W"])
+        y[np.arange(len(t)), t] -= 1  # the book's formula, in float32
+        return {"W": x.T @ y / len(t)}
+
+
+def test_doctor_names_float32(rng):
+    x, t = rng.standard_normal((3, 5)), np.array([0, 2, 1])
+    report = gradient_check(_Float32Net(rng), x, t)
+    assert not report.passed
+    assert [c.code for c in report.causes] == ["dtype"]
+    assert "low precision: W (float32)" in report.causes[0].message
+    assert "astype(np.float64)" in report.causes[0].action
+
+
+@pytest.mark.parametrize(("h", "code"), [(1e-10, "h_too_small"), (0.5, "h_too_large")])
+def test_doctor_names_a_bad_step_and_shows_the_sweep(rng, h, code):
+    network, x, t = _net_and_batch(rng)
+    report = gradient_check(network, x, t, h=h)
+    assert not report.passed
+    assert [c.code for c in report.causes] == [code]
+    sweep = dict(report.h_sweep)
+    assert sorted(sweep) == sorted(10.0**-k for k in range(1, 11))
+    best = min(sweep, key=sweep.get)
+    assert 1e-6 <= best <= 1e-2 and sweep[best] <= 1e-7  # the bottom of the U
+    assert sweep[1e-1] > 1e3 * sweep[best] and sweep[1e-10] > 1e3 * sweep[best]  # its arms
+    text = str(report)
+    assert f"the step h={h:g} is too {code.rsplit('_', 1)[1]}" in text
+    assert "use the book's h=1e-4" in text and f"lowest at h={best:g}" in text
+    assert "← best" in text and "#" in text  # the table and its bar chart
+
+
+class _DropoutLikeNet(TwoLayerNet):
+    """A loss with fresh noise on every call, as a dropout layer in training mode."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise = np.random.default_rng(5)
+
+    def loss(self, x, t):
+        return super().loss(x, t) + 1e-3 * self.noise.standard_normal()
+
+    def astype(self, dtype):
+        return self
+
+
+def test_doctor_names_randomness_in_forward(rng):
+    network = _DropoutLikeNet(5, 4, 3, weight_init_std=1.0, rng=rng)
+    report = gradient_check(network, rng.standard_normal((3, 5)), np.array([0, 1, 2]))
+    assert not report.passed
+    assert report.causes[0].code == "random"
+    assert "forward is random" in str(report)
+
+
+def test_gradient_check_reports_progress(rng):
+    network, x, t = _net_and_batch(rng)
+    calls = []
+    gradient_check(network, x, t, progress=lambda done, total: calls.append((done, total)))
+    total = 2 * 2 * sum(p.size for p in network.params.values())  # ±h, and 2h for Richardson
+    assert calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_doctor_names_integer_data(rng):
+    # x ± 1e-4 does not exist in an integer array: x cannot be checked, and the report says so
+    report = gradient_check(MulLayer(), np.array([100, 3]), np.array([2.0, 1.5]), rng=rng)
+    assert not report.passed
+    assert not report["x"].passed and report["y"].passed
+    assert [c.code for c in report.causes] == ["dtype"]
+    assert "integer data: x (int64)" in report.causes[0].message

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 from backprop.autograd import Tensor, no_grad
 from backprop.autograd.networks import TensorMultiLayerNet, TensorTwoLayerNet
+from backprop.check import check_layer
 from backprop.checkpoint import load_checkpoint, save_checkpoint
 from backprop.datasets import DatasetError, load_dataset, load_fashion_mnist, load_mnist
 from backprop.functions import (
@@ -78,6 +79,7 @@ __all__ = [
     "TrainingDiverged",
     "TwoLayerNet",
     "__version__",
+    "check_layer",
     "cross_entropy_error",
     "draw_graph",
     "explain",
