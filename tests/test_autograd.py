@@ -176,6 +176,16 @@ def test_affine_gradients(x_shape, rng):
     check_gradients(affine, x, W, b, rng=rng)
 
 
+def test_affine_without_bias(rng, torch):
+    x, W = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    check_gradients(lambda x, W: affine(x, W), x, W, rng=rng)
+    y = affine(Tensor(x), Tensor(W, name="W"))
+    assert len(y.creator.inputs) == 2
+    # torch.nn.functional.linear(x, Wᵀ) without bias is the reference
+    expected = torch.nn.functional.linear(torch.tensor(x), torch.tensor(W.T)).numpy()
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-14)
+
+
 def test_affine_does_not_compute_the_gradient_of_a_constant_input(rng):
     W = Tensor(rng.standard_normal((4, 3)))
     b = Tensor(np.zeros(3))
@@ -207,6 +217,26 @@ def test_mean_squared_error_gradient(rng):
     loss = mean_squared_error(Tensor(np.array([1.0, 2.0])), np.array([0.0, 0.0]))
     assert loss.shape == ()
     assert float(loss) == pytest.approx(2.5)
+
+
+def test_mean_squared_error_of_two_tensors_gives_both_gradients(rng, torch):
+    y, t = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    check_gradients(mean_squared_error, y, t, rng=rng)
+    ty, tt = Tensor(y), Tensor(t)
+    mean_squared_error(ty, tt).backward()
+    # torch: ½ Σ (y − t)² is 0.5 · mse_loss(reduction="sum")
+    y_ref = torch.tensor(y, requires_grad=True)
+    t_ref = torch.tensor(t, requires_grad=True)
+    (0.5 * torch.nn.functional.mse_loss(y_ref, t_ref, reduction="sum")).backward()
+    np.testing.assert_allclose(ty.grad, y_ref.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(tt.grad, t_ref.grad.numpy(), rtol=1e-14)
+
+
+def test_len_of_a_tensor():
+    assert len(Tensor(np.zeros((5, 3)))) == 5
+    assert len(Tensor([1.0, 2.0])) == 2
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d Tensor"):
+        len(Tensor(1.0))
 
 
 def test_a_composite_expression(rng):
