@@ -531,8 +531,23 @@ def _batch(rng, n=6, d=4, c=3):
     return rng.standard_normal((n, d)), rng.integers(0, c, n)
 
 
+def _torch_loss_and_grads(torch, params, x, t, activation="relu", lam=0.0):
+    """The same network computed by torch autograd in float64: the independent reference."""
+    ws = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    n = len(ws) // 2
+    h = torch.tensor(x, dtype=torch.float64)
+    for i in range(1, n + 1):
+        h = h @ ws[f"W{i}"] + ws[f"b{i}"]
+        if i < n:
+            h = torch.relu(h) if activation == "relu" else torch.sigmoid(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(t))
+    loss = loss + 0.5 * lam * sum((ws[f"W{i}"] ** 2).sum() for i in range(1, n + 1))
+    loss.backward()
+    return loss.item(), {k: w.grad.numpy() for k, w in ws.items()}
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng):
+def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng, torch):
     layer_net = TwoLayerNet(4, 5, 3, weight_init_std=0.5, seed=1, dtype=dtype)
     tensor_net = TensorTwoLayerNet(4, 5, 3, weight_init_std=0.5, seed=1, dtype=dtype)
     for key in layer_net.params:
@@ -549,6 +564,14 @@ def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng):
     np.testing.assert_allclose(tensor_net.predict(x), layer_net.predict(x), rtol=1e-6)
     assert tensor_net.accuracy(x, t) == layer_net.accuracy(x, t)
     assert tensor_net.loss(x, t) == pytest.approx(layer_net.loss(x, t), rel=1e-6)
+    # both against torch on the same weights (float32: to float32 rounding)
+    loss_ref, grads_ref = _torch_loss_and_grads(torch, layer_net.params, x, t)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    for loss, grads in ((loss_l, grads_l), (loss_t, grads_t)):
+        assert loss == pytest.approx(loss_ref, rel=rtol)
+        for key, value in grads.items():
+            scale = np.abs(grads_ref[key]).max()
+            np.testing.assert_allclose(value, grads_ref[key], rtol=rtol, atol=rtol * scale)
 
 
 def test_tensor_two_layer_net_gradient_check(rng):
@@ -581,7 +604,7 @@ def test_tensor_net_sees_in_place_updates_and_converts(rng):
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng):
+def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng, torch):
     kwargs = {"activation": activation, "weight_decay_lambda": 0.1, "seed": 4}
     layer_net = MultiLayerNet(4, [5, 6], 3, **kwargs)
     tensor_net = TensorMultiLayerNet(4, [5, 6], 3, **kwargs)
@@ -592,6 +615,10 @@ def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng):
     for key in grads_l:
         np.testing.assert_allclose(grads_t[key], grads_l[key], rtol=1e-10, atol=1e-14)
     assert tensor_net.config()["class"] == "TensorMultiLayerNet"
+    loss_ref, grads_ref = _torch_loss_and_grads(torch, layer_net.params, x, t, activation, 0.1)
+    assert loss_t == pytest.approx(loss_ref, rel=1e-12)
+    for key in grads_t:
+        np.testing.assert_allclose(grads_t[key], grads_ref[key], rtol=1e-10, atol=1e-14)
 
 
 def test_loss_tensor_is_a_graph_of_the_network(rng):
