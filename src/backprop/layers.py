@@ -698,10 +698,10 @@ class SoftmaxWithLoss(Layer):
                 picked = (t * z).sum()
                 weight = t.sum(axis=1)  # 1 per row for one-hot targets; any ≥ 0 for soft ones
             else:
-                picked = z[np.arange(n), t].sum()
+                picked = np.add.reduce(z[self._rows(n), t])
             y /= s  # y is this call's own array
             log_s = np.log(s).ravel()
-            log_s_total = (weight * log_s).sum() if self.one_hot else log_s.sum()
+            log_s_total = (weight * log_s).sum() if self.one_hot else np.add.reduce(log_s)
             loss = (log_s_total - picked) / n
         if not math.isfinite(loss):
             raise ValueError(
@@ -723,10 +723,17 @@ class SoftmaxWithLoss(Layer):
         if self.one_hot:  # y·Σt − t: y − t when each row of t sums to 1
             dx = (self.y * self.t_sum - self.t) * scale
         else:
-            dx = self.y.copy()
-            dx[np.arange(n), self.t] -= 1
-            dx *= scale  # dx is our own fresh array
+            dx = self.y * scale
+            dx[self._rows(n), self.t] -= scale  # dx is our own fresh array
         return dx.reshape(self.in_shape)  # dL/dx = dout · (y − t)/N
+
+    _arange = np.arange(0)
+
+    def _rows(self, n: int) -> np.ndarray:
+        """``np.arange(n)``, the row of each label, kept from the last call of the same size."""
+        if len(self._arange) != n:
+            self._arange = np.arange(n)
+        return self._arange
 
 
 class MeanSquaredErrorLoss(Layer):
