@@ -286,8 +286,11 @@ def test_the_books_naive_comparison_with_python_numbers():
 
 def test_a_0d_parameter_takes_a_number_gradient():
     params = {"w": np.array(1.0)}
-    Momentum(lr=0.5).update(params, {"w": 2.0})
+    optimizer = Momentum(lr=0.5)
+    optimizer.update(params, {"w": 2.0})
     assert params["w"].shape == () and params["w"] == 0.0
+    optimizer.update(params, {"w": 2.0})  # v = 0.9·(−1) − 1 = −1.9
+    assert params["w"] == pytest.approx(-1.9)
 
 
 # -- 50 steps against the formulas of the papers and against torch.optim ---------------------

@@ -64,8 +64,7 @@ def sigmoid(x) -> np.ndarray:
 def relu(x) -> np.ndarray:
     """y = max(0, x), in x's dtype; NaN stays NaN. The ``Relu`` layer computes its forward
     here. The derivative at the kink is taken as 0 everywhere in this library."""
-    x = np.asarray(x)
-    return np.maximum(x, 0, dtype=x.dtype if x.dtype.kind == "f" else None)
+    return np.maximum(x, 0)  # a Python 0 keeps the dtype of x (float32 stays float32)
 
 
 def tanh(x) -> np.ndarray:

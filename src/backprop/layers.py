@@ -695,14 +695,14 @@ class SoftmaxWithLoss(Layer):
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
             z, y, s = logsumexp_terms(x, axis=1)  # log-softmax = z − log s, softmax = y / s
             if self.one_hot:
-                picked = (t * z).sum()
+                picked = float((t * z).sum())
                 weight = t.sum(axis=1)  # 1 per row for one-hot targets; any ≥ 0 for soft ones
             else:
-                picked = np.add.reduce(z[self._rows(n), t])
+                picked = float(np.add.reduce(z[self._rows(n), t]))
             y /= s  # y is this call's own array
             log_s = np.log(s).ravel()
             log_s_total = (weight * log_s).sum() if self.one_hot else np.add.reduce(log_s)
-            loss = (log_s_total - picked) / n
+            loss = (float(log_s_total) - picked) / n  # Python floats: no NumPy scalar math
         if not math.isfinite(loss):
             raise ValueError(
                 f"SoftmaxWithLoss: the scores x contain {np.isnan(x).sum()} NaN and "

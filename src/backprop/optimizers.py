@@ -115,23 +115,42 @@ class Optimizer:
         if grads.keys() != params.keys():
             self._raise_keys(params, grads)
         for key, grad in grads.items():  # all checked first: nothing is updated half-way
-            if not isinstance(grad, np.ndarray) and not (
-                _is_number(grad) and (_is_number(params[key]) or np.ndim(params[key]) == 0)
-            ):
+            if type(grad) is not np.ndarray and not self._accepts(grad, params[key]):
                 message = (
                     f"{type(self).__name__}.update: grads[{key!r}] must be a NumPy array of "
                     f"shape {np.shape(params[key])}, got {type(grad).__name__}"
                 )
                 raise TypeError(message)
         self.iteration += 1
+        buffers = self._buffer
         for key, param in params.items():
             grad = grads[key]
-            if _is_number(param):  # a number cannot change in place: replace the entry
+            if type(param) is not np.ndarray and _is_number(param):
+                # a number cannot change in place: replace the entry (as the book's dicts do)
                 array = np.array(param, dtype=np.float64)
                 self._update_array(key, array, np.asarray(grad, dtype=np.float64))
                 params[key] = float(array)
+                continue
+            buffer = buffers.get(key)
+            if (
+                buffer is None
+                or buffer.shape != param.shape
+                or buffer.dtype != param.dtype
+                or type(grad) is not np.ndarray
+            ):
+                self._update_array(key, param, grad)  # first sight, a number: the slow path
+            elif grad.shape != param.shape:
+                self._raise_shape(key, param, grad)
             else:
-                self._update_array(key, param, grad)
+                self._update(key, param, grad, buffer)
+
+    @staticmethod
+    def _accepts(grad, param) -> bool:
+        """A gradient that is not a plain ndarray: an ndarray subclass, or a number for a
+        parameter that is a number or a 0-d array."""
+        if isinstance(grad, np.ndarray):
+            return True
+        return _is_number(grad) and (_is_number(param) or np.ndim(param) == 0)
 
     def _update_array(self, key: str, param: np.ndarray, grad) -> None:
         if not isinstance(grad, np.ndarray):  # a number for a 0-d parameter
