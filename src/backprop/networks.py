@@ -261,10 +261,14 @@ class Network(NetworkBase):
         # backward
         dout = 1
         dout = self.lastLayer.backward(dout)
-        for layer in reversed(self.layers.values()):
+
+        layers = list(self.layers.values())
+        layers.reverse()
+        for layer in layers:
             dout = layer.backward(dout)
 
-        # the gradients each layer's backward left behind (dW, db), by parameter name
+        # the gradients each layer's backward left behind, by parameter name: for TwoLayerNet
+        # grads['W1'], grads['b1'] = self.layers['Affine1'].dW, self.layers['Affine1'].db, ...
         grads = {}
         for key, layer, attr in self._grad_sources:
             grads[key] = getattr(layer, attr)
