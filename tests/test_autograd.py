@@ -176,6 +176,16 @@ def test_affine_gradients(x_shape, rng):
     check_gradients(affine, x, W, b, rng=rng)
 
 
+def test_affine_without_bias(rng, torch):
+    x, W = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    check_gradients(lambda x, W: affine(x, W), x, W, rng=rng)
+    y = affine(Tensor(x), Tensor(W, name="W"))
+    assert len(y.creator.inputs) == 2
+    # torch.nn.functional.linear(x, Wᵀ) without bias is the reference
+    expected = torch.nn.functional.linear(torch.tensor(x), torch.tensor(W.T)).numpy()
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-14)
+
+
 def test_affine_does_not_compute_the_gradient_of_a_constant_input(rng):
     W = Tensor(rng.standard_normal((4, 3)))
     b = Tensor(np.zeros(3))
@@ -207,6 +217,26 @@ def test_mean_squared_error_gradient(rng):
     loss = mean_squared_error(Tensor(np.array([1.0, 2.0])), np.array([0.0, 0.0]))
     assert loss.shape == ()
     assert float(loss) == pytest.approx(2.5)
+
+
+def test_mean_squared_error_of_two_tensors_gives_both_gradients(rng, torch):
+    y, t = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    check_gradients(mean_squared_error, y, t, rng=rng)
+    ty, tt = Tensor(y), Tensor(t)
+    mean_squared_error(ty, tt).backward()
+    # torch: ½ Σ (y − t)² is 0.5 · mse_loss(reduction="sum")
+    y_ref = torch.tensor(y, requires_grad=True)
+    t_ref = torch.tensor(t, requires_grad=True)
+    (0.5 * torch.nn.functional.mse_loss(y_ref, t_ref, reduction="sum")).backward()
+    np.testing.assert_allclose(ty.grad, y_ref.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(tt.grad, t_ref.grad.numpy(), rtol=1e-14)
+
+
+def test_len_of_a_tensor():
+    assert len(Tensor(np.zeros((5, 3)))) == 5
+    assert len(Tensor([1.0, 2.0])) == 2
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d Tensor"):
+        len(Tensor(1.0))
 
 
 def test_a_composite_expression(rng):
@@ -501,8 +531,23 @@ def _batch(rng, n=6, d=4, c=3):
     return rng.standard_normal((n, d)), rng.integers(0, c, n)
 
 
+def _torch_loss_and_grads(torch, params, x, t, activation="relu", lam=0.0):
+    """The same network computed by torch autograd in float64: the independent reference."""
+    ws = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    n = len(ws) // 2
+    h = torch.tensor(x, dtype=torch.float64)
+    for i in range(1, n + 1):
+        h = h @ ws[f"W{i}"] + ws[f"b{i}"]
+        if i < n:
+            h = torch.relu(h) if activation == "relu" else torch.sigmoid(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(t))
+    loss = loss + 0.5 * lam * sum((ws[f"W{i}"] ** 2).sum() for i in range(1, n + 1))
+    loss.backward()
+    return loss.item(), {k: w.grad.numpy() for k, w in ws.items()}
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng):
+def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng, torch):
     layer_net = TwoLayerNet(4, 5, 3, weight_init_std=0.5, seed=1, dtype=dtype)
     tensor_net = TensorTwoLayerNet(4, 5, 3, weight_init_std=0.5, seed=1, dtype=dtype)
     for key in layer_net.params:
@@ -519,6 +564,14 @@ def test_tensor_two_layer_net_matches_the_layer_net(dtype, rng):
     np.testing.assert_allclose(tensor_net.predict(x), layer_net.predict(x), rtol=1e-6)
     assert tensor_net.accuracy(x, t) == layer_net.accuracy(x, t)
     assert tensor_net.loss(x, t) == pytest.approx(layer_net.loss(x, t), rel=1e-6)
+    # both against torch on the same weights (float32: to float32 rounding)
+    loss_ref, grads_ref = _torch_loss_and_grads(torch, layer_net.params, x, t)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    for loss, grads in ((loss_l, grads_l), (loss_t, grads_t)):
+        assert loss == pytest.approx(loss_ref, rel=rtol)
+        for key, value in grads.items():
+            scale = np.abs(grads_ref[key]).max()
+            np.testing.assert_allclose(value, grads_ref[key], rtol=rtol, atol=rtol * scale)
 
 
 def test_tensor_two_layer_net_gradient_check(rng):
@@ -551,7 +604,7 @@ def test_tensor_net_sees_in_place_updates_and_converts(rng):
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng):
+def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng, torch):
     kwargs = {"activation": activation, "weight_decay_lambda": 0.1, "seed": 4}
     layer_net = MultiLayerNet(4, [5, 6], 3, **kwargs)
     tensor_net = TensorMultiLayerNet(4, [5, 6], 3, **kwargs)
@@ -562,6 +615,10 @@ def test_tensor_multi_layer_net_matches_the_layer_net(activation, rng):
     for key in grads_l:
         np.testing.assert_allclose(grads_t[key], grads_l[key], rtol=1e-10, atol=1e-14)
     assert tensor_net.config()["class"] == "TensorMultiLayerNet"
+    loss_ref, grads_ref = _torch_loss_and_grads(torch, layer_net.params, x, t, activation, 0.1)
+    assert loss_t == pytest.approx(loss_ref, rel=1e-12)
+    for key in grads_t:
+        np.testing.assert_allclose(grads_t[key], grads_ref[key], rtol=1e-10, atol=1e-14)
 
 
 def test_loss_tensor_is_a_graph_of_the_network(rng):

@@ -11,6 +11,7 @@ from backprop.functions import (
     cross_entropy_error,
     identity_function,
     log_softmax,
+    logsumexp,
     mean_squared_error,
     relu,
     sigmoid,
@@ -67,6 +68,26 @@ def test_softmax_batched_rows_and_shift_invariance(rng):
     np.testing.assert_allclose(y, softmax(x + 1000.0), rtol=1e-12)
     for row in range(4):
         np.testing.assert_allclose(y[row], softmax(x[row]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+def test_softmax_log_softmax_and_logsumexp_over_any_axis(rng, axis):
+    x = rng.standard_normal((3, 4)) * 5
+    e = np.exp(x)  # the definitions, written out (safe at this scale)
+    np.testing.assert_allclose(softmax(x, axis=axis), e / e.sum(axis=axis, keepdims=True))
+    np.testing.assert_allclose(
+        log_softmax(x, axis=axis), x - np.log(e.sum(axis=axis, keepdims=True))
+    )
+    np.testing.assert_allclose(logsumexp(x, axis=axis), np.log(e.sum(axis=axis)), rtol=1e-14)
+    kept = logsumexp(x, axis=axis, keepdims=True)
+    assert kept.shape == np.log(e.sum(axis=axis, keepdims=True)).shape
+
+
+def test_logsumexp_of_huge_values_is_finite_and_silent():
+    x = np.array([[1e4, 1e4, -1e4], [-1e4, -1e4, -1e4]])
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(logsumexp(x), [1e4 + np.log(2), -1e4 + np.log(3)], rtol=1e-15)
+    assert logsumexp(np.array([1.0, 2.0], dtype=np.float32)).dtype == np.float32
 
 
 def test_log_softmax_is_log_of_softmax(rng):

@@ -158,6 +158,10 @@ CASES = {
     "MatMul-vector-x": _matmul(1, 2),
     "Affine": _affine,
     "Affine-images": _affine_images,
+    "Affine-no-bias": lambda rng, n: (
+        Affine(rng.standard_normal((4, 3)), None),
+        [rng.standard_normal((n, 4))],
+    ),
     "SoftmaxWithLoss-labels": _softmax_labels,
     "SoftmaxWithLoss-one-hot": _softmax_one_hot,
     "SoftmaxWithLoss-soft-targets": _softmax_soft_targets,
@@ -235,7 +239,7 @@ def _cached_arrays(layer):
     return {
         key: value.copy()
         for key, value in vars(layer).items()
-        if isinstance(value, np.ndarray) and key not in ("dW", "db")
+        if isinstance(value, np.ndarray) and key not in ("dW", "db", "dt")
     }
 
 
@@ -407,6 +411,25 @@ def test_affine_without_dx(rng):
     layer.forward(rng.standard_normal((4, 3)))
     assert layer.backward(np.ones((4, 2))) is None
     assert layer.dW.shape == (3, 2) and layer.db.shape == (2,)
+
+
+def test_affine_without_bias_is_torch_linear_without_bias(rng, torch):
+    W = rng.standard_normal((4, 3))
+    layer = Affine(W, b=None)
+    assert layer.params == {"W": W} and list(layer.grads) == ["W"]
+    x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    tx = torch.tensor(x, requires_grad=True)
+    linear = torch.nn.Linear(4, 3, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(W.T))
+    out = linear(tx)
+    out.backward(torch.tensor(dout))
+    np.testing.assert_allclose(layer.forward(x), out.detach().numpy(), rtol=1e-12, atol=1e-14)
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.dW, linear.weight.grad.numpy().T, rtol=1e-12, atol=1e-14)
+    assert layer.db is None
+    assert repr(layer) == "Affine(W=(4, 3), b=None, dtype=float64)"
 
 
 def test_softmax_with_loss_values(rng):

@@ -6,10 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backprop.autograd.networks import TensorMultiLayerNet, TensorTwoLayerNet
 from backprop.datasets import load_mnist
 from backprop.gradient import gradient_check, numerical_gradient, relative_error
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
-from backprop.networks import MultiLayerNet, TwoLayerNet, network_from_config
+from backprop.networks import (
+    MultiLayerNet,
+    Network,
+    NetworkBase,
+    TwoLayerNet,
+    network_from_config,
+)
 
 TOL = 1e-7
 
@@ -134,6 +141,125 @@ def test_two_layer_net_loss_and_gradient(rng):
     assert loss == network.loss(x, t)
     for key, value in network.gradient(x, t).items():
         np.testing.assert_array_equal(grads[key], value)
+
+
+# -- the book's formulas and torch, as independent references ----------------------------------
+
+
+def book_two_layer_net(params, x, t):
+    """The book's TwoLayerNet (5.6-5.7) written out in plain NumPy, float64: the loss and the
+    gradients by the formulas of its layers, not by the library's nodes."""
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
+    n = x.shape[0]
+    T = np.eye(W2.shape[1])[t] if np.ndim(t) == 1 else t
+    # forward: Affine1 → Relu1 → Affine2 → Softmax → cross entropy
+    a1 = x @ W1 + b1
+    z1 = np.maximum(a1, 0)
+    a2 = z1 @ W2 + b2
+    e = np.exp(a2 - a2.max(axis=1, keepdims=True))
+    y = e / e.sum(axis=1, keepdims=True)
+    loss = -np.sum(T * np.log(y)) / n
+    # backward: (y − t)/N, then each layer's rule
+    dout = (y - T) / n
+    grads = {"W2": z1.T @ dout, "b2": dout.sum(axis=0)}
+    dout = dout @ W2.T
+    dout = dout * (a1 > 0)  # ReLU: the gradient passes where x > 0
+    grads["W1"] = x.T @ dout
+    grads["b1"] = dout.sum(axis=0)
+    return loss, {k: grads[k] for k in ("W1", "b1", "W2", "b2")}
+
+
+@pytest.mark.parametrize("cls", [TwoLayerNet, TensorTwoLayerNet])
+@pytest.mark.parametrize("targets", ["labels", "one-hot"])
+def test_two_layer_net_is_the_books_formulas(rng, cls, targets):
+    network = cls(4, 5, 3, weight_init_std=1.0, rng=rng)
+    x, t = _batch(rng, 6, 4, 3)
+    if targets == "one-hot":
+        t = np.eye(3)[t]
+    loss, grads = network.loss_and_gradient(x, t)
+    expected_loss, expected = book_two_layer_net(network.params, x, t)
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+    assert network.loss(x, t) == pytest.approx(expected_loss, rel=1e-13)
+    assert list(grads) == list(network.params)
+    for key, value in network.gradient(x, t).items():
+        np.testing.assert_allclose(value, expected[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+@pytest.mark.parametrize("cls", [TwoLayerNet, TensorTwoLayerNet])
+def test_float32_two_layer_net_is_the_books_formulas_to_float32_rounding(rng, cls):
+    network = cls(20, 8, 4, weight_init_std=0.5, rng=rng, dtype="float32")
+    x, t = rng.standard_normal((16, 20)).astype(np.float32), rng.integers(0, 4, 16)
+    loss, grads = network.loss_and_gradient(x, t)
+    expected_loss, expected = book_two_layer_net(network.params, x.astype(np.float64), t)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for key, value in grads.items():
+        assert value.dtype == np.float32
+        scale = np.abs(expected[key]).max()
+        np.testing.assert_allclose(value, expected[key], rtol=0, atol=1e-5 * scale, err_msg=key)
+
+
+def _torch_reference(torch, network, x, t, activation="relu", lam=0.0):
+    """Loss and gradients of the same network (same weights) computed by torch, float64."""
+    ws = {
+        k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        for k, v in network.params.items()
+    }
+    n_layers = len(ws) // 2
+    h = torch.tensor(x, dtype=torch.float64)
+    for i in range(1, n_layers + 1):
+        h = h @ ws[f"W{i}"] + ws[f"b{i}"]
+        if i < n_layers:
+            h = torch.relu(h) if activation == "relu" else torch.sigmoid(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(t))
+    loss = loss + 0.5 * lam * sum((ws[f"W{i}"] ** 2).sum() for i in range(1, n_layers + 1))
+    loss.backward()
+    return loss.item(), {k: w.grad.numpy() for k, w in ws.items()}
+
+
+@pytest.mark.parametrize("cls", [MultiLayerNet, TensorMultiLayerNet])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_multi_layer_net_agrees_with_torch(rng, torch, cls, activation):
+    network = cls(4, [5, 6], 3, activation=activation, weight_decay_lambda=0.1, rng=rng)
+    x, t = _batch(rng, 7, 4, 3)
+    loss, grads = network.loss_and_gradient(x, t)
+    expected_loss, expected = _torch_reference(torch, network, x, t, activation, lam=0.1)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for key in network.params:
+        np.testing.assert_allclose(grads[key], expected[key], rtol=1e-10, atol=1e-14, err_msg=key)
+
+
+def test_two_layer_net_agrees_with_torch(rng, torch):
+    network = TwoLayerNet(4, 5, 3, weight_init_std=1.0, rng=rng)
+    x, t = _batch(rng, 6, 4, 3)
+    loss, grads = network.loss_and_gradient(x, t)
+    expected_loss, expected = _torch_reference(torch, network, x, t)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for key in network.params:
+        np.testing.assert_allclose(grads[key], expected[key], rtol=1e-10, atol=1e-14, err_msg=key)
+
+
+def test_gradient_runs_one_forward_pass(rng):
+    network = TwoLayerNet(4, 5, 3, rng=rng)
+    calls = []
+    forward = network.lastLayer.forward
+    network.lastLayer.forward = lambda *args: calls.append(1) or forward(*args)
+    x, t = _batch(rng, 3, 4, 3)
+    network.gradient(x, t)
+    assert len(calls) == 1
+    network.loss_and_gradient(x, t)
+    assert len(calls) == 2
+    assert network.last_layer is network.lastLayer  # the snake-case name of the book's
+
+
+def test_layer_and_tensor_networks_are_siblings():
+    for tensor_cls, layer_cls in (
+        (TensorTwoLayerNet, TwoLayerNet),
+        (TensorMultiLayerNet, MultiLayerNet),
+    ):
+        assert not issubclass(tensor_cls, layer_cls)
+        assert not issubclass(tensor_cls, Network)  # no layers to empty
+        assert issubclass(tensor_cls, NetworkBase) and issubclass(layer_cls, Network)
+    assert not hasattr(TensorTwoLayerNet(2, 3, 2, seed=0), "layers")
 
 
 @pytest.mark.slow

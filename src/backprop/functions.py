@@ -18,6 +18,7 @@ __all__ = [
     "cross_entropy_error",
     "identity_function",
     "log_softmax",
+    "logsumexp",
     "mean_squared_error",
     "relu",
     "sigmoid",
@@ -65,10 +66,10 @@ def sigmoid(x) -> np.ndarray:
 
 
 def relu(x) -> np.ndarray:
-    """y = max(0, x). The derivative at the kink is taken as 0 everywhere in this library."""
+    """y = max(0, x), in x's dtype; NaN stays NaN. The ``Relu`` layer computes its forward
+    here. The derivative at the kink is taken as 0 everywhere in this library."""
     check_array("relu", "x", x)
-    x = np.asarray(x)
-    return np.maximum(x, 0, dtype=x.dtype if x.dtype.kind == "f" else None)
+    return np.maximum(x, 0)  # a Python 0 keeps the dtype of x (float32 stays float32)
 
 
 def tanh(x) -> np.ndarray:
@@ -76,26 +77,51 @@ def tanh(x) -> np.ndarray:
     return np.tanh(_as_float(x))
 
 
-def softmax(x) -> np.ndarray:
-    """Softmax over the last axis; 1-D input is one sample, 2-D input a batch (3.5.2).
+def logsumexp_terms(x: np.ndarray, axis: int = -1):
+    """The one log-sum-exp of the library: ``z = x − max x``, ``e = exp z``, ``s = Σ e``.
 
-    The row maximum is subtracted first, so logits of ±1e4 give finite probabilities.
+    log Σ exp x = max x + log s, softmax(x) = e / s and log softmax(x) = z − log s: the
+    maximum is subtracted first, so exp never overflows and s ≥ 1 (its log is finite). ``s``
+    keeps the reduced axis (keepdims). ``softmax``, ``log_softmax``, ``logsumexp``,
+    ``softmax_cross_entropy`` and the ``SoftmaxWithLoss`` layer all start here. exp(−2e4)
+    underflows to 0, the right answer: callers run this under ``np.errstate(under="ignore")``.
+    """
+    # (The ufunc methods: np.max and np.sum add a Python layer that costs more than the
+    # arithmetic on a (100, 10) batch.)
+    z = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return z, e, np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """log Σ exp(x) over ``axis`` (the last by default), finite for any finite input."""
+    x = _as_float(x)
+    with np.errstate(under="ignore"):
+        _, _, s = logsumexp_terms(x, axis)
+    out = np.max(x, axis=axis, keepdims=True) + np.log(s)
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    """Softmax over ``axis`` (the last by default): 1-D input is one sample, 2-D a batch (3.5.2).
+
+    The maximum is subtracted first (``logsumexp_terms``), so logits of ±1e4 give finite
+    probabilities.
     """
     check_classes("softmax", x)
-    x = _as_float(x)
-    z = x - np.max(x, axis=-1, keepdims=True)
-    with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
-        e = np.exp(z)
-        return e / np.sum(e, axis=-1, keepdims=True)
+    with np.errstate(under="ignore"):
+        _, e, s = logsumexp_terms(_as_float(x), axis)
+    e /= s  # e is a fresh array
+    return e
 
 
-def log_softmax(x) -> np.ndarray:
-    """log(softmax(x)) over the last axis via log-sum-exp: finite for any finite input."""
+def log_softmax(x, axis: int = -1) -> np.ndarray:
+    """log(softmax(x)) over ``axis`` via log-sum-exp: finite for any finite input."""
     check_classes("log_softmax", x)
-    x = _as_float(x)
-    z = x - np.max(x, axis=-1, keepdims=True)
-    with np.errstate(under="ignore"):  # exp(−2e4) → 0 is the right answer, not an error
-        return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    with np.errstate(under="ignore"):
+        z, _, s = logsumexp_terms(_as_float(x), axis)
+    z -= np.log(s)  # z is a fresh array
+    return z
 
 
 def mean_squared_error(y, t) -> float:
@@ -108,7 +134,7 @@ def mean_squared_error(y, t) -> float:
     """
     y, t = check_same_shape("mean_squared_error", y, t)
     d = _as_float(y, "y") - _as_float(t, "t")
-    return float(0.5 * np.sum(d * d))
+    return float(0.5 * np.sum(d * d))  # the MeanSquaredErrorLoss layer's forward too
 
 
 def _check_finite(x: np.ndarray, where: str, name: str) -> None:
@@ -192,7 +218,7 @@ def sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if x.shape == shape:
         return x
     if x.shape[1:] == shape:  # the common case: a bias broadcast over the batch axis
-        return x.sum(axis=0)
+        return np.add.reduce(x, axis=0)
     lead = x.ndim - len(shape)
     if lead < 0:
         raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")

@@ -33,7 +33,15 @@ import math
 import numpy as np
 
 from backprop._checks import check_array, check_axis, check_same_shape
-from backprop.functions import check_targets, sample_as_batch, sigmoid, sum_to
+from backprop.functions import (
+    check_targets,
+    logsumexp_terms,
+    mean_squared_error,
+    relu,
+    sample_as_batch,
+    sigmoid,
+    sum_to,
+)
 
 __all__ = [
     "AddLayer",
@@ -445,7 +453,7 @@ class Relu(Layer):
         self.out = None
 
     def forward(self, x):
-        self.out = np.maximum(x, 0)  # NaN stays NaN; the dtype of x is kept
+        self.out = relu(x)  # NaN stays NaN; the dtype of x is kept
         return self.out
 
     def backward(self, dout):
@@ -621,6 +629,9 @@ class Affine(Layer):
     node and the bias is an addition broadcast over the batch, so the rules are theirs:
     dx = dout · Wᵀ, dW = xᵀ · dout, db = Σ_batch dout.
 
+    ``b=None`` makes a linear layer without bias, out = x · W (PyTorch's ``bias=False``):
+    ``params`` and ``grads`` then hold ``W`` only and ``db`` stays None.
+
     ``compute_dx=False`` skips dx (``backward`` returns None): the first layer of a network
     never needs the gradient with respect to its input images.
     """
@@ -628,18 +639,19 @@ class Affine(Layer):
     label = "Affine"
     rules = ("∂L/∂x = ∂L/∂out · Wᵀ", "∂L/∂W = xᵀ · ∂L/∂out", "∂L/∂b = Σ_batch ∂L/∂out")
 
-    def __init__(self, W, b, compute_dx: bool = True):
-        W, b = np.asarray(W), np.asarray(b)
-        if W.ndim != 2 or b.shape != (W.shape[1],):
+    def __init__(self, W, b=None, compute_dx: bool = True):
+        W = np.asarray(W)
+        b = None if b is None else np.asarray(b)
+        if W.ndim != 2 or (b is not None and b.shape != (W.shape[1],)):
             raise ValueError(
-                f"Affine: W must be 2-D (D, M) and b of shape (M,), got W.shape={W.shape}, "
-                f"b.shape={b.shape}"
+                f"Affine: W must be 2-D (D, M) and b of shape (M,) or None, got "
+                f"W.shape={W.shape}, b.shape={None if b is None else b.shape}"
             )
-        if W.dtype.kind != "f" or b.dtype.kind != "f":
+        if W.dtype.kind != "f" or (b is not None and b.dtype.kind != "f"):
             # x is cast to W's dtype: integer parameters would silently truncate it.
             raise TypeError(
                 f"Affine: W and b must be floating-point arrays, got W.dtype={W.dtype}, "
-                f"b.dtype={b.dtype}"
+                f"b.dtype={None if b is None else b.dtype}"
             )
         self.W = W
         self.b = b
@@ -652,11 +664,11 @@ class Affine(Layer):
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        return {"W": self.W, "b": self.b}
+        return {"W": self.W} if self.b is None else {"W": self.W, "b": self.b}
 
     @property
     def grads(self) -> dict[str, np.ndarray | None]:
-        return {"W": self.dW, "b": self.db}
+        return {"W": self.dW} if self.b is None else {"W": self.dW, "b": self.db}
 
     def forward(self, x):
         x = np.asarray(x)
@@ -668,7 +680,8 @@ class Affine(Layer):
             x = x.astype(W.dtype)
         self._matmul.needs_input_grad = (self.compute_dx, True)
         out = self._matmul.forward(x, W)
-        out += self.b  # a fresh array from the matmul: adding in place copies nothing
+        if self.b is not None:
+            out += self.b  # a fresh array from the matmul: adding in place copies nothing
         self.x = x
         return out
 
@@ -692,13 +705,15 @@ class Affine(Layer):
         self._check_called(self.x)
         dout = self._check_dout(dout, (self.x.shape[0], self.W.shape[1]))
         dx, self.dW = self._matmul.backward(dout)  # dx = dout · Wᵀ, dW = xᵀ · dout
-        self.db = sum_to(dout, self.b.shape)  # db = Σ over the batch (broadcast add)
+        if self.b is not None:
+            self.db = sum_to(dout, self.b.shape)  # db = Σ over the batch (broadcast add)
         if dx is None or dx.shape == self.original_x_shape:
             return dx
         return dx.reshape(self.original_x_shape)
 
     def __repr__(self) -> str:
-        return f"Affine(W={self.W.shape}, b={self.b.shape}, dtype={self.W.dtype})"
+        b = None if self.b is None else self.b.shape
+        return f"Affine(W={self.W.shape}, b={b}, dtype={self.W.dtype})"
 
 
 class SoftmaxWithLoss(Layer):
@@ -742,18 +757,16 @@ class SoftmaxWithLoss(Layer):
         n = x.shape[0]
         # Non-finite scores give a non-finite loss, checked below: silence NumPy on the way.
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-            z = x - x.max(axis=1, keepdims=True)  # log-softmax = z − log Σ exp z
+            z, y, s = logsumexp_terms(x, axis=1)  # log-softmax = z − log s, softmax = y / s
             if self.one_hot:
-                picked = (t * z).sum()
+                picked = float((t * z).sum())
                 weight = t.sum(axis=1)  # 1 per row for one-hot targets; any ≥ 0 for soft ones
             else:
-                picked = z[np.arange(n), t].sum()
-            y = np.exp(z, out=z)  # z is this call's own array: reuse it
-            s = y.sum(axis=1, keepdims=True)
-            y /= s
+                picked = float(np.add.reduce(z[self._rows(n), t]))
+            y /= s  # y is this call's own array
             log_s = np.log(s).ravel()
-            log_s_total = (weight * log_s).sum() if self.one_hot else log_s.sum()
-            loss = (log_s_total - picked) / n
+            log_s_total = (weight * log_s).sum() if self.one_hot else np.add.reduce(log_s)
+            loss = (float(log_s_total) - picked) / n  # Python floats: no NumPy scalar math
         if not math.isfinite(loss):
             raise ValueError(
                 f"SoftmaxWithLoss: the scores x contain {np.isnan(x).sum()} NaN and "
@@ -774,35 +787,47 @@ class SoftmaxWithLoss(Layer):
         if self.one_hot:  # y·Σt − t: y − t when each row of t sums to 1
             dx = (self.y * self.t_sum - self.t) * scale
         else:
-            dx = self.y.copy()
-            dx[np.arange(n), self.t] -= 1
-            dx *= scale  # dx is our own fresh array
+            dx = self.y * scale
+            dx[self._rows(n), self.t] -= scale  # dx is our own fresh array
         return dx.reshape(self.in_shape)  # dL/dx = dout · (y − t)/N
+
+    _arange = np.arange(0)
+
+    def _rows(self, n: int) -> np.ndarray:
+        """``np.arange(n)``, the row of each label, kept from the last call of the same size."""
+        if len(self._arange) != n:
+            self._arange = np.arange(n)
+        return self._arange
 
 
 class MeanSquaredErrorLoss(Layer):
     """Mean squared error as a loss layer: L = ½ Σ (y − t)² (the book's definition, 4.2.1).
 
-    Summed over every element (the batch too), as ``functions.mean_squared_error``;
-    ``backward(dout=1)`` returns (y − t) × dout.
+    Summed over every element (the batch too): the loss is ``functions.mean_squared_error``.
+    ``backward(dout=1)`` returns ∂L/∂y = (y − t) × dout and leaves ∂L/∂t = −(y − t) × dout in
+    ``dt`` (the Tensor op gives it to a target that requires a gradient).
     """
 
     label = "MSE"
-    rules = ("∂L/∂y = ∂L/∂out × (y − t)",)
+    rules = ("∂L/∂y = ∂L/∂out × (y − t)", "∂L/∂t = ∂L/∂out × (−(y − t))")
 
     def __init__(self):
         self.diff = None
         self.loss = None
+        self.dt = None
 
     def forward(self, y, t):
         y, t = check_same_shape(self.name, y, t)
         if y.dtype.kind != "f":
             y = y.astype(np.float64)
-        self.diff = y - t.astype(y.dtype, copy=False)
-        self.loss = y.dtype.type(0.5 * np.sum(self.diff * self.diff))
+        t = t.astype(y.dtype, copy=False)
+        self.diff = y - t
+        self.loss = y.dtype.type(mean_squared_error(y, t))
         return self.loss
 
     def backward(self, dout=1):
         self._check_called(self.diff)
         dout = self._check_dout(dout, ())
-        return self.diff * self.diff.dtype.type(dout)  # dL/dy = dout · (y − t)
+        dy = self.diff * self.diff.dtype.type(dout)  # dL/dy = dout · (y − t)
+        self.dt = -dy  # dL/dt = dout · (−(y − t))
+        return dy

@@ -3,13 +3,20 @@
 Book: 5.7.1-5.7.2 (TwoLayerNet with backpropagation), 6.1-6.4 (MultiLayerNet).
 
 A network owns ``params`` (a dict of arrays: ``W1``, ``b1``, ...), ``layers`` (the nodes in
-forward order) and ``last_layer`` (``SoftmaxWithLoss``). The layers hold references to the very
-arrays in ``params``, so an optimizer that updates ``params`` in place updates the network.
+forward order) and ``lastLayer`` (``SoftmaxWithLoss``; also ``last_layer``). The layers hold
+references to the very arrays in ``params``, so an optimizer that updates ``params`` in place
+updates the network.
 
 The API is the book's: ``predict(x)``, ``loss(x, t)``, ``accuracy(x, t)``,
 ``numerical_gradient(x, t)`` and ``gradient(x, t)``, which returns a dict with exactly the keys
 of ``params``. ``loss_and_gradient(x, t)`` returns both from one forward pass (the book's
 training loop runs a second forward pass only to log the loss).
+
+Two engines compute the same networks: the layers here (``TwoLayerNet``, ``MultiLayerNet``)
+and the automatic graph (``backprop.autograd.networks``: ``TensorTwoLayerNet``, ...). They are
+siblings: both derive from ``NetworkBase`` (what is the same whichever engine finds the
+gradients) and share the architecture (``_TwoLayer``, ``_MultiLayer``: sizes, initial
+weights, configuration); this module does not import the Tensor networks.
 """
 
 from __future__ import annotations
@@ -23,7 +30,14 @@ from backprop._checks import check_real, check_targets
 from backprop.gradient import numerical_gradient
 from backprop.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
-__all__ = ["MultiLayerNet", "Network", "TwoLayerNet", "check_config_fits", "network_from_config"]
+__all__ = [
+    "MultiLayerNet",
+    "Network",
+    "NetworkBase",
+    "TwoLayerNet",
+    "check_config_fits",
+    "network_from_config",
+]
 
 DTYPES = ("float32", "float64")  # the dtypes a network computes in
 
@@ -71,30 +85,43 @@ def initial_std(weight_init_std, fan_in: int) -> float:
     return std
 
 
-class Network:
-    """What every layered network shares: the book's API on ``params``/``layers``.
+_NETWORK_CLASSES: dict[str, type] = {}  # every concrete network class, by name
 
-    Subclasses fill ``params`` and implement ``_build_layers()``, which creates ``layers``
-    (forward order) from ``params`` and lists in ``_grad_sources`` where each parameter's
-    gradient is found after backward (param name, layer, attribute).
+
+class NetworkBase:
+    """What every network shares, whichever engine computes its gradients.
+
+    A subclass fills ``params`` and implements ``predict``, ``loss`` and ``loss_and_gradient``
+    (``gradient`` defaults to the second half of it) and ``config``. Each public class of the
+    library with a ``config`` registers itself for ``network_from_config`` (checkpoints), so
+    the registry needs no import of the classes it lists.
     """
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
-        self.layers: OrderedDict = OrderedDict()
-        self.last_layer = SoftmaxWithLoss()
-        self._grad_sources: list[tuple[str, object, str]] = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        public = not cls.__name__.startswith("_") and cls.__module__.startswith("backprop.")
+        if public and cls.config is not NetworkBase.config:
+            _NETWORK_CLASSES[cls.__name__] = cls
 
     # -- the book's API ---------------------------------------------------------------------
     def predict(self, x) -> np.ndarray:
         """Scores (before softmax) for a batch ``x`` of shape (N, input_size)."""
-        for layer in self.layers.values():
-            x = layer.forward(x)
-        return x
+        raise NotImplementedError
 
     def loss(self, x, t) -> float:
         """Mean cross-entropy loss of the batch; ``t`` labels (N,) or one-hot (N, C)."""
-        return float(self.last_layer.forward(self.predict(x), t)) + self._decay_loss()
+        raise NotImplementedError
+
+    def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss of the batch and the gradients, from a single forward pass."""
+        raise NotImplementedError
+
+    def gradient(self, x, t) -> dict[str, np.ndarray]:
+        """Gradients by backpropagation: one forward, one backward pass."""
+        return self.loss_and_gradient(x, t)[1]
 
     def accuracy(self, x, t) -> float:
         """Fraction of samples whose highest score is the target class."""
@@ -124,31 +151,16 @@ class Network:
             for key, param in network.params.items()
         }
 
-    def gradient(self, x, t) -> dict[str, np.ndarray]:
-        """Gradients by backpropagation: one forward, one backward pass."""
-        return self.loss_and_gradient(x, t)[1]
-
-    def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
-        """The loss of the batch and the gradients, from a single forward pass."""
-        loss = self.loss(x, t)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        grads = {name: getattr(layer, attr) for name, layer, attr in self._grad_sources}
-        self._add_decay_grads(grads)
-        return loss, grads
-
     # -- parameters, dtype and configuration ------------------------------------------------
     @property
     def dtype(self) -> np.dtype:
         return next(iter(self.params.values())).dtype
 
-    def astype(self, dtype) -> Network:
+    def astype(self, dtype) -> NetworkBase:
         """A copy of this network with parameters of ``dtype`` (float32 or float64)."""
         dt = _check_dtype(dtype)
         net = copy.copy(self)
         net.params = {k: v.astype(dt) for k, v in self.params.items()}
-        net.last_layer = SoftmaxWithLoss()
         net._build_layers()
         return net
 
@@ -185,6 +197,14 @@ class Network:
         """The constructor arguments, as JSON-compatible values (for checkpoints)."""
         raise NotImplementedError
 
+    def _class_name(self) -> str:
+        """The name ``network_from_config`` knows this network by: its class's, or that of
+        the nearest library class it derives from (a user's subclass saves as its parent)."""
+        for cls in type(self).__mro__:
+            if _NETWORK_CLASSES.get(cls.__name__) is cls:
+                return cls.__name__
+        raise TypeError(f"{type(self).__name__} is not a network class of the library")
+
     # -- hooks for subclasses ---------------------------------------------------------------
     @staticmethod
     def _sizes_from_config(config: dict) -> list[int]:
@@ -192,7 +212,7 @@ class Network:
         raise NotImplementedError
 
     def _build_layers(self) -> None:
-        raise NotImplementedError
+        """Rebuild what holds references to the arrays of ``params`` (after they change)."""
 
     def _decay_loss(self) -> float:
         return 0.0
@@ -205,8 +225,75 @@ class Network:
         return f"{type(self).__name__}({sizes}, dtype={self.dtype})"
 
 
-class TwoLayerNet(Network):
-    """The book's two-layer network (5.7.2): Affine → ReLU → Affine → SoftmaxWithLoss.
+class Network(NetworkBase):
+    """A network of layers (5.7): ``layers`` in forward order, then ``lastLayer``.
+
+    Subclasses fill ``params`` and implement ``_build_layers()``, which creates ``layers``
+    (forward order) from ``params`` and lists in ``_grad_sources`` where each parameter's
+    gradient is found after backward (param name, layer, attribute).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.layers: OrderedDict = OrderedDict()
+        self.lastLayer = SoftmaxWithLoss()
+        self._grad_sources: list[tuple[str, object, str]] = []
+
+    @property
+    def last_layer(self) -> SoftmaxWithLoss:
+        """``lastLayer``, in snake case."""
+        return self.lastLayer
+
+    @last_layer.setter
+    def last_layer(self, layer) -> None:
+        self.lastLayer = layer
+
+    def predict(self, x) -> np.ndarray:
+        """Scores (before softmax) for a batch ``x`` of shape (N, input_size)."""
+        for layer in self.layers.values():
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t) -> float:
+        """Mean cross-entropy loss of the batch; ``t`` labels (N,) or one-hot (N, C)."""
+        y = self.predict(x)
+        return float(self.lastLayer.forward(y, t)) + self._decay_loss()
+
+    def gradient(self, x, t) -> dict[str, np.ndarray]:
+        """Gradients by backpropagation (5.7.2): one forward pass, one backward pass."""
+        # forward
+        self.loss(x, t)
+
+        # backward
+        dout = 1
+        dout = self.lastLayer.backward(dout)
+
+        layers = list(self.layers.values())
+        layers.reverse()
+        for layer in layers:
+            dout = layer.backward(dout)
+
+        # the gradients each layer's backward left behind, by parameter name: for TwoLayerNet
+        # grads['W1'], grads['b1'] = self.layers['Affine1'].dW, self.layers['Affine1'].db, ...
+        grads = {}
+        for key, layer, attr in self._grad_sources:
+            grads[key] = getattr(layer, attr)
+        self._add_decay_grads(grads)
+        return grads
+
+    def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss of the batch and the gradients, from a single forward pass."""
+        grads = self.gradient(x, t)
+        return float(self.lastLayer.loss) + self._decay_loss(), grads
+
+    def astype(self, dtype) -> Network:
+        net = super().astype(dtype)
+        net.lastLayer = SoftmaxWithLoss()  # not the original's: its cache is its own
+        return net
+
+
+class _TwoLayer(NetworkBase):
+    """The book's two-layer network (5.7.2) whichever its engine: sizes, weights, config.
 
     Parameters
     ----------
@@ -219,7 +306,7 @@ class TwoLayerNet(Network):
         Source of the initial weights: an int seed or a ``numpy.random.Generator``. The
         global NumPy random state is never used.
     dtype : float32 or float64
-        Parameters' dtype; the layers compute in it.
+        Parameters' dtype; the network computes in it.
     """
 
     def __init__(
@@ -253,6 +340,24 @@ class TwoLayerNet(Network):
         names = ("input_size", "hidden_size", "output_size")
         return [_check_size(name, config.get(name)) for name in names]
 
+    def config(self) -> dict:
+        return {
+            "class": self._class_name(),
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+            "dtype": self.dtype.name,
+        }
+
+
+class TwoLayerNet(_TwoLayer, Network):
+    """The book's two-layer network (5.7.2): Affine → ReLU → Affine → SoftmaxWithLoss.
+
+    ``TwoLayerNet(784, 50, 10)``; the arguments (sizes, ``weight_init_std``, ``seed`` or
+    ``rng``, ``dtype``) are those of ``_TwoLayer``, shared with ``TensorTwoLayerNet``.
+    """
+
     def _build_layers(self) -> None:
         p = self.params
         affine1 = Affine(p["W1"], p["b1"], compute_dx=False)  # nothing needs d(images)
@@ -267,19 +372,10 @@ class TwoLayerNet(Network):
             ("b2", affine2, "db"),
         ]
 
-    def config(self) -> dict:
-        return {
-            "class": "TwoLayerNet",
-            "input_size": self.input_size,
-            "hidden_size": self.hidden_size,
-            "output_size": self.output_size,
-            "weight_init_std": self.weight_init_std,
-            "dtype": self.dtype.name,
-        }
 
-
-class MultiLayerNet(Network):
-    """A fully connected network of any depth (6.1-6.4): (Affine → activation) × n → Affine.
+class _MultiLayer(NetworkBase):
+    """A fully connected network of any depth (6.1-6.4) whichever its engine: (Affine →
+    activation) × n → Affine. Sizes, weights, weight decay and configuration.
 
     Parameters
     ----------
@@ -346,20 +442,6 @@ class MultiLayerNet(Network):
             _check_size("output_size", config.get("output_size")),
         ]
 
-    def _build_layers(self) -> None:
-        n = len(self.hidden_size_list) + 1
-        activation = {"relu": Relu, "sigmoid": Sigmoid}[self.activation]
-        self.layers = OrderedDict()
-        self._grad_sources = []
-        for i in range(1, n + 1):
-            affine = Affine(self.params[f"W{i}"], self.params[f"b{i}"], compute_dx=i > 1)
-            self.layers[f"Affine{i}"] = affine
-            self._grad_sources += [(f"W{i}", affine, "dW"), (f"b{i}", affine, "db")]
-            if i < n:
-                self.layers[f"Activation{i}"] = activation()
-        for name, layer in self.layers.items():
-            layer.name = name
-
     def _decay_loss(self) -> float:
         lam = self.weight_decay_lambda
         if not lam:
@@ -376,7 +458,7 @@ class MultiLayerNet(Network):
 
     def config(self) -> dict:
         return {
-            "class": "MultiLayerNet",
+            "class": self._class_name(),
             "input_size": self.input_size,
             "hidden_size_list": list(self.hidden_size_list),
             "output_size": self.output_size,
@@ -387,12 +469,35 @@ class MultiLayerNet(Network):
         }
 
 
-def _network_classes() -> dict[str, type]:
-    # The Tensor networks subclass these ones, so they are imported here, at call time.
-    from backprop.autograd.networks import TensorMultiLayerNet, TensorTwoLayerNet
+class MultiLayerNet(_MultiLayer, Network):
+    """A fully connected network of layers (6.1-6.4): (Affine → activation) × n → Affine.
 
-    classes = (TwoLayerNet, MultiLayerNet, TensorTwoLayerNet, TensorMultiLayerNet)
-    return {cls.__name__: cls for cls in classes}
+    ``MultiLayerNet(784, [100, 100], 10)``; the arguments are those of ``_MultiLayer``
+    (shared with ``TensorMultiLayerNet``).
+    """
+
+    def _build_layers(self) -> None:
+        n = len(self.hidden_size_list) + 1
+        activation = {"relu": Relu, "sigmoid": Sigmoid}[self.activation]
+        self.layers = OrderedDict()
+        self._grad_sources = []
+        for i in range(1, n + 1):
+            affine = Affine(self.params[f"W{i}"], self.params[f"b{i}"], compute_dx=i > 1)
+            self.layers[f"Affine{i}"] = affine
+            self._grad_sources += [(f"W{i}", affine, "dW"), (f"b{i}", affine, "db")]
+            if i < n:
+                self.layers[f"Activation{i}"] = activation()
+        for name, layer in self.layers.items():
+            layer.name = name
+
+
+def _network_classes() -> dict[str, type]:
+    """The network classes by name: every class defined with a ``config``.
+
+    They register themselves (``NetworkBase.__init_subclass__``), so this module imports no
+    engine but its own; ``import backprop`` defines the Tensor networks too.
+    """
+    return dict(_NETWORK_CLASSES)
 
 
 def _check_config_fits(name: str, cls: type, config: dict, params: dict) -> None:

@@ -172,6 +172,12 @@ class Tensor:
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
+    def __len__(self) -> int:
+        """The size of the first axis, as ``len`` of an ndarray (a 0-d Tensor has none)."""
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor (a scalar has no length); use .size")
+        return len(self.data)
+
     @property
     def ndim(self) -> int:
         return self.data.ndim

@@ -3,13 +3,14 @@
 Book: 5.7.2 (TwoLayerNet with backpropagation), 6.1-6.4 (MultiLayerNet).
 
 Same protocol, parameters and initialisation as ``backprop.networks.TwoLayerNet`` and
-``MultiLayerNet`` (they are subclasses: ``params``, ``predict``, ``loss``, ``accuracy``,
-``gradient``, ``loss_and_gradient``, ``numerical_gradient``, ``astype``, ``load_params``,
-``config``, ``dtype``), so the optimizers and the trainer use either engine. The difference is
-how the gradient is found: instead of calling ``backward`` on a fixed list of layers, each
-call wraps the parameter arrays in Tensors, records the graph of the loss (the same node
-classes: ``Affine``, ``Relu``, ``SoftmaxWithLoss``) and lets ``loss.backward()`` walk it.
-With the same weights both engines compute the same gradients, to rounding.
+``MultiLayerNet``: they are siblings, with the same base (``NetworkBase``: ``params``,
+``accuracy``, ``gradient``, ``numerical_gradient``, ``astype``, ``load_params``, ``dtype``) and
+the same architecture classes (``_TwoLayer``, ``_MultiLayer``: arguments, initial weights,
+``config``), so the optimizers and the trainer use either engine. The difference is how the
+gradient is found: instead of calling ``backward`` on a fixed list of layers, each call wraps
+the parameter arrays in Tensors, records the graph of the loss (the same node classes:
+``Affine``, ``Relu``, ``SoftmaxWithLoss``) and lets ``loss.backward()`` walk it. With the same
+weights both engines compute the same gradients, to rounding.
 
 The Tensors wrap the very arrays of ``params`` (no copy), and a fresh graph is recorded for
 every batch, so in-place updates by an optimizer are seen at the next call. The input ``x``
@@ -18,28 +19,22 @@ is a constant: the first Affine node does not compute the gradient of the images
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from backprop.autograd.core import Tensor, no_grad
 from backprop.autograd.ops import affine, softmax_cross_entropy
-from backprop.networks import MultiLayerNet, TwoLayerNet
+from backprop.networks import NetworkBase, _MultiLayer, _TwoLayer
 
 __all__ = ["TensorMultiLayerNet", "TensorTwoLayerNet"]
 
 
-class _TensorEngine:
+class _TensorEngine(NetworkBase):
     """The Tensor versions of ``predict``, ``loss`` and ``loss_and_gradient``.
 
     A subclass implements ``_scores(x, params)``: the network's forward pass on Tensors.
+    There are no layers to build: the graph, with fresh nodes, is recorded by every call.
     """
 
     def _scores(self, x, params: dict[str, Tensor]) -> Tensor:
         raise NotImplementedError
-
-    def _build_layers(self) -> None:
-        # Nothing to build: the graph, with fresh nodes, is recorded anew by every call.
-        self.layers = OrderedDict()
-        self._grad_sources = []
 
     def _tensors(self) -> dict[str, Tensor]:
         return {key: Tensor(value, name=key) for key, value in self.params.items()}
@@ -81,7 +76,7 @@ class _TensorEngine:
         return float(loss.data) + self._decay_loss(), grads
 
 
-class TensorTwoLayerNet(_TensorEngine, TwoLayerNet):
+class TensorTwoLayerNet(_TwoLayer, _TensorEngine):
     """TwoLayerNet on the automatic graph: affine → relu → affine → softmax_cross_entropy.
 
     Same arguments as ``TwoLayerNet`` (and the same initial weights for the same seed).
@@ -91,11 +86,8 @@ class TensorTwoLayerNet(_TensorEngine, TwoLayerNet):
         h = affine(x, params["W1"], params["b1"]).relu()
         return affine(h, params["W2"], params["b2"])
 
-    def config(self) -> dict:
-        return {**super().config(), "class": "TensorTwoLayerNet"}
 
-
-class TensorMultiLayerNet(_TensorEngine, MultiLayerNet):
+class TensorMultiLayerNet(_MultiLayer, _TensorEngine):
     """MultiLayerNet on the automatic graph: (affine → activation) × n → affine.
 
     Same arguments as ``MultiLayerNet`` (and the same initial weights for the same seed).
@@ -109,6 +101,3 @@ class TensorMultiLayerNet(_TensorEngine, MultiLayerNet):
             if i < n:
                 h = h.relu() if self.activation == "relu" else h.sigmoid()
         return h
-
-    def config(self) -> dict:
-        return {**super().config(), "class": "TensorMultiLayerNet"}

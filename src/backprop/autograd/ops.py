@@ -84,7 +84,7 @@ def transpose(x, *axes) -> Tensor:
 
 
 class _AffineFunction(Function):
-    """The Affine layer as one recorded node with three inputs: x, W and b.
+    """The Affine layer as one recorded node with inputs x, W and b (or x and W, no bias).
 
     The ``Affine`` node takes its parameters at construction and ``x`` in ``forward``; it
     leaves dW and db in attributes, which this Function returns as the gradients of W and b.
@@ -92,23 +92,26 @@ class _AffineFunction(Function):
 
     __slots__ = ()
 
-    def forward(self, x, W, b):
+    def forward(self, x, W, b=None):
         return self.node.forward(x)
 
     def backward(self, gy):
         dx = self.node.backward(gy)  # None when the node was told not to compute it
+        if self.node.b is None:
+            return dx, self.node.dW
         return dx, self.node.dW, self.node.db
 
 
-def affine(x, W, b) -> Tensor:
-    """x · W + b for a batch ``x`` (the Affine layer, 5.6.2).
+def affine(x, W, b=None) -> Tensor:
+    """x · W + b for a batch ``x`` (the Affine layer, 5.6.2); x · W when ``b`` is None.
 
     Parameters
     ----------
     x : Tensor or ndarray, shape (N, D) or (N, ...)
         A batch; more than two dimensions are flattened to (N, D).
     W : Tensor, shape (D, M)
-    b : Tensor, shape (M,)
+    b : Tensor, shape (M,), or None
+        None for a linear map without bias (PyTorch's ``Linear(bias=False)``).
 
     Returns
     -------
@@ -116,6 +119,9 @@ def affine(x, W, b) -> Tensor:
     """
     x = as_tensor(x)
     W = as_tensor(W)
+    if b is None:
+        node = Affine(W.data, None, compute_dx=x.requires_grad)
+        return _AffineFunction(node, "affine")(x, W)
     b = as_tensor(b, like=W)
     node = Affine(W.data, b.data, compute_dx=x.requires_grad)
     return _AffineFunction(node, "affine")(x, W, b)
@@ -142,9 +148,24 @@ def softmax_cross_entropy(x, t) -> Tensor:
     return Function(SoftmaxWithLoss(), "softmax_cross_entropy", (_targets(t),))(as_tensor(x))
 
 
+class _MeanSquaredErrorFunction(Function):
+    """The MeanSquaredErrorLoss layer with two inputs, y and t: both get their gradient."""
+
+    __slots__ = ()
+
+    def backward(self, gy):
+        dy = self.node.backward(gy)
+        return dy, self.node.dt
+
+
 def mean_squared_error(y, t) -> Tensor:
     """L = ½ Σ (y − t)², summed over every element as in the book (4.2.1).
 
-    ``t`` (same shape as ``y``) is a constant. Returns a scalar Tensor.
+    ``y`` and ``t`` (same shape) may both be Tensors: each that requires a gradient gets it,
+    ∂L/∂y = y − t and ∂L/∂t = −(y − t). Arrays and numbers are constants. Returns a scalar
+    Tensor.
     """
-    return Function(MeanSquaredErrorLoss(), "mean_squared_error", (_targets(t),))(as_tensor(y))
+    y = as_tensor(y)
+    return _MeanSquaredErrorFunction(MeanSquaredErrorLoss(), "mean_squared_error")(
+        y, as_tensor(t, like=y)
+    )
