@@ -1,7 +1,7 @@
 """The benchmark suite in its smoke mode: it runs to the end and prints its table.
 
 No timing is asserted anywhere: the figures of a smoke run mean nothing, and a unit test must
-not depend on how busy the machine is. The full benchmark is ``python -m backprop.bench``.
+not depend on how busy the machine is. The full benchmark is ``python -m benchmarks``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import os
 import numpy as np
 import pytest
 
-from backprop.bench import cli, report
-from backprop.bench.data import read_idx, synthetic_data
-from backprop.bench.numpy_impl import step_flops
-from backprop.bench.reference import BookTwoLayerNet
-from backprop.bench.timing import interleave
+from benchmarks import cli, report
+from benchmarks.data import read_idx, synthetic_data
+from benchmarks.numpy_impl import step_flops
+from benchmarks.reference import BookTwoLayerNet
+from benchmarks.timing import interleave
 
 
 @pytest.mark.slow

@@ -22,10 +22,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from backprop.bench import reference
-from backprop.bench.library import EpochSampler
 from backprop.optimizers import SGD
 from backprop.training import as_input
+from benchmarks import reference
+from benchmarks.library import EpochSampler
 
 __all__ = ["cprofile_text", "library_breakdown", "micro_ops", "reference_breakdown"]
 

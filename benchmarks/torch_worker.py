@@ -28,13 +28,15 @@ class TorchWorker:
     def __init__(self, *, threads: int, data_dir=None, synthetic: str | None = None):
         import subprocess
 
-        command = [sys.executable, "-m", "backprop.bench.torch_worker", "--threads", str(threads)]
+        from benchmarks import CHECKOUT
+
+        command = [sys.executable, "-m", "benchmarks.torch_worker", "--threads", str(threads)]
         if synthetic:
             command += ["--synthetic", synthetic]
         elif data_dir is not None:
             command += ["--data-dir", str(data_dir)]
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
         )
         self._ask(None)  # the worker says "ready" once torch and the data are loaded
 
@@ -92,15 +94,15 @@ class RemoteContender:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backprop.bench.torch_worker")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_worker")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir")
     parser.add_argument("--synthetic", help="N_TRAIN,N_TEST random images")
     args = parser.parse_args(argv)
 
-    from backprop.bench import torch_impl
-    from backprop.bench.data import load_raw_mnist, synthetic_data
-    from backprop.bench.suite import tiny_data
+    from benchmarks import torch_impl
+    from benchmarks.data import load_raw_mnist, synthetic_data
+    from benchmarks.suite import tiny_data
 
     torch_impl.set_threads(args.threads)
     if args.synthetic:

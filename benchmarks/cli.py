@@ -1,4 +1,4 @@
-"""``python -m backprop.bench``: run the benchmarks, write the report, print the table."""
+"""``python -m benchmarks``: run the benchmarks, write the report, print the table."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from backprop._atomic import atomic_write
-from backprop.bench import report, suite, torch_impl
-from backprop.bench.data import find_mnist_dir, load_raw_mnist, synthetic_data
-from backprop.bench.timing import QuietGate
-from backprop.bench.torch_worker import TorchWorker
+from benchmarks import report, suite, torch_impl
+from benchmarks.data import find_mnist_dir, load_raw_mnist, synthetic_data
+from benchmarks.timing import QuietGate
+from benchmarks.torch_worker import TorchWorker
 
 __all__ = ["SECTIONS", "build_parser", "main", "run"]
 
@@ -22,7 +22,7 @@ SECTIONS = ("book", "full", "big", "tiny", "tensor", "numerical", "profile")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m backprop.bench",
+        prog="python -m benchmarks",
         description="Speed and memory of backprop side by side with the book's code and "
         "PyTorch (issue 5). Prints a Markdown table; writes results.md, results.json and "
         "chart.png to --out.",
@@ -158,13 +158,13 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = "python -m backprop.bench " + " ".join(
+    command = "python -m benchmarks " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     try:
         results = run(args)
     except (ValueError, OSError) as exc:
-        print(f"backprop.bench: error: {exc}", file=sys.stderr)
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
         return 2
     results["command"] = command.strip()
     out = Path(args.out)

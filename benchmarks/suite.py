@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from backprop.bench import numpy_impl, reference
-from backprop.bench.library import library_step
-from backprop.bench.timing import CpuLoad, interleave
+from benchmarks import CHECKOUT, numpy_impl, reference
+from benchmarks.library import library_step
+from benchmarks.timing import CpuLoad, interleave
 
 __all__ = [
     "Config",
@@ -218,7 +218,7 @@ def full_runs(
             command = [
                 sys.executable,
                 "-m",
-                "backprop.bench.fullrun",
+                "benchmarks.fullrun",
                 "--impl",
                 impl,
                 "--iters",
@@ -234,7 +234,9 @@ def full_runs(
                 command += ["--data-dir", str(data_dir)]
             start = time.perf_counter()
             busy = CpuLoad().start()
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=False, cwd=CHECKOUT
+            )
             process_seconds = time.perf_counter() - start
             others = busy.stop()
             if done.returncode != 0:
@@ -476,8 +478,8 @@ def numerical_gradient_ratio(raw, config: Config, *, log=print) -> dict:
 
 def profiles(raw, config: Config) -> dict:
     """Per-part breakdowns of the steps, single-operation costs and a cProfile listing."""
-    from backprop.bench import profile
     from backprop.networks import MultiLayerNet, TwoLayerNet
+    from benchmarks import profile
 
     (x_train, t_train), _ = raw
     out = {}
