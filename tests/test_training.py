@@ -506,3 +506,34 @@ def test_resume_errors(tmp_path):
         Trainer.from_checkpoint(path, x[:39], t[:39])
     with pytest.raises(ValueError, match="nothing to do: training is already at iteration 4"):
         Trainer.from_checkpoint(path, x, t, epochs=1).train()
+
+
+# -- the book's names and train_step ----------------------------------------------------------
+
+
+def test_book_signature_and_train_step_converts_uint8_batches():
+    x, t = images(200)
+    network = TwoLayerNet(16, 8, 4, 0.1, seed=0, dtype="float32")
+    trainer = Trainer(
+        network,
+        x,
+        t,
+        x[:50],
+        t[:50],
+        epochs=1,
+        mini_batch_size=100,
+        optimizer="SGD",
+        optimizer_param={"lr": 0.1},
+        verbose=False,
+    )
+    before = {k: v.copy() for k, v in network.params.items()}
+    x_batch, t_batch = x[:100], t[:100]
+    expected_loss = network.loss(x_batch.astype(np.float32) / 255, t_batch)
+    grads = network.gradient(x_batch.astype(np.float32) / 255, t_batch)
+    loss = trainer.train_step(x_batch, t_batch)
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(expected_loss, rel=1e-6)
+    for key in before:  # the book's SGD update: W -= lr * dW
+        np.testing.assert_allclose(network.params[key], before[key] - 0.1 * grads[key], rtol=1e-5)
+    history = trainer.train()
+    assert isinstance(history, History)

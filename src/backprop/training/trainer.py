@@ -427,12 +427,16 @@ class Trainer:
         t_train,
         x_test=None,
         t_test=None,
-        *,
-        optimizer: Optimizer | str = "sgd",
-        optimizer_params: dict | None = None,
         epochs: int | None = None,
+        mini_batch_size: int | None = None,
+        optimizer: Optimizer | str = "sgd",
+        optimizer_param: dict | None = None,
+        evaluate_sample_num_per_epoch: int | None = None,
+        verbose: bool = True,
+        *,
+        optimizer_params: dict | None = None,
         iters: int | None = None,
-        batch_size: int = 100,
+        batch_size: int | None = None,
         sample_with_replacement: bool = False,
         seed: int | None = None,
         rng: np.random.Generator | None = None,
@@ -440,9 +444,20 @@ class Trainer:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_interval: float = 0.0,
         metadata: dict | None = None,
-        progress: str = "auto",
+        progress: str | None = None,
         stream: TextIO | None = None,
     ):
+        if batch_size is None:
+            batch_size = 100 if mini_batch_size is None else mini_batch_size
+        elif mini_batch_size is not None:
+            raise ValueError("give mini_batch_size or batch_size, not both")
+        if optimizer_params is None:
+            optimizer_params = optimizer_param
+        elif optimizer_param is not None:
+            raise ValueError("give optimizer_param or optimizer_params, not both")
+        if progress is None:
+            progress = "auto" if verbose else "none"
+        self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self._check_network(network)
         self.network = network
         self.dtype = _network_dtype(network)
@@ -693,6 +708,18 @@ class Trainer:
             train_seconds = time.perf_counter() - started
             epoch_loss = float(np.mean(losses[first_loss:]))
             test_acc = self._evaluate_and_log(progress, train_seconds, epoch_loss, items)
+
+    def train_step(self, x_batch, t_batch) -> float:
+        """One step of the book's loop (5.7.4): the gradient of the batch, then the update.
+
+        ``x_batch`` may be uint8 pixels (converted to ``x / 255`` in the network's dtype).
+        Returns the batch's loss as a float (the one computed for the gradient).
+        """
+        x_batch = as_input(np.asarray(x_batch), self.dtype)
+        step = getattr(self.network, "loss_and_gradient", None) or self._two_pass_step
+        loss, grads = step(x_batch, t_batch)
+        self.optimizer.update(self.network.params, grads)
+        return float(loss)
 
     def _two_pass_step(self, x_batch, t_batch):
         grads = self.network.gradient(x_batch, t_batch)
