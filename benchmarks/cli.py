@@ -17,7 +17,7 @@ from benchmarks.torch_worker import TorchWorker
 
 __all__ = ["SECTIONS", "build_parser", "main", "run"]
 
-SECTIONS = ("book", "full", "big", "tiny", "tensor", "numerical", "profile")
+SECTIONS = ("book", "call", "full", "big", "tiny", "tensor", "numerical", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--full-repeats", type=int, help="repeats of each full run (default 2)")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds of every interleaved step section (default 30; 10 big MLP, 20 tiny net)",
+    )
+    parser.add_argument(
         "--max-wait",
         type=float,
         help="seconds in all to wait for other processes to leave the CPUs "
@@ -57,6 +62,9 @@ def run(args) -> dict:
     config = suite.Config.smoke_config() if args.smoke else suite.Config()
     if args.full_repeats:
         config.full_repeats = args.full_repeats
+    if args.rounds:
+        for name in ("book", "call", "big", "tiny", "tensor"):
+            setattr(config, f"{name}_rounds", args.rounds)
     sections = set(SECTIONS) if not args.only else {s.strip() for s in args.only.split(",")}
     unknown = sections - set(SECTIONS)
     if unknown:
@@ -124,6 +132,10 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
         gate()
         log("1. book-config step")
         results["book_step"] = suite.book_step(raw, config, torch=worker, log=log)
+    if "call" in sections:
+        gate()
+        log("1b. book call")
+        results["book_call"] = suite.book_call(raw, config, torch=worker, log=log)
     if "full" in sections:
         log("2. full book runs (one process each)")
         results["full_runs"] = suite.full_runs(

@@ -1,15 +1,23 @@
 """The library's side of each benchmark, written the way a user of ``backprop`` trains.
 
-A training step is the body of ``backprop.training.Trainer``'s loop: the next batch of the
-epoch's shuffled order, ``as_input`` (uint8 pixels → ``x / 255`` in the network's dtype),
-``loss_and_gradient`` (one forward pass; its loss is the one logged), the finiteness check of
-the loss, and ``optimizer.update(params, grads)`` (SGD in place). The full run is
-``Trainer.train()`` itself.
+Two harnesses time one training step of the library:
+
+* **Trainer** (``library_step``): ``backprop.training.Trainer.train_step(x_batch, t_batch)``
+  on uint8 batches drawn as ``Trainer`` draws them (``iterate_minibatches``: shuffled epochs,
+  without replacement). ``train_step`` converts the pixels (``x / 255`` in the network's
+  dtype), computes the loss and the gradient in one pass and updates the parameters. The full
+  run is ``Trainer.train()`` itself (``library_train``).
+* **Book call** (``book_call_step``): the book's loop body (5.7.4) with the library's objects,
+  ``grads = network.gradient(x_batch, t_batch)`` then ``optimizer.update(params, grads)`` on
+  batches ``x_train[batch_mask]`` of a float32 array, ``batch_mask`` from ``choice`` (with
+  replacement) as in the book.
+
+Nothing here copies the library's loop: the step is the library's public call.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import time
 
 import numpy as np
@@ -17,69 +25,87 @@ import numpy as np
 from backprop.datasets import load_mnist
 from backprop.networks import TwoLayerNet
 from backprop.optimizers import SGD
-from backprop.training import Trainer, as_input
+from backprop.training import Trainer, iterate_minibatches
 
 __all__ = [
-    "EpochSampler",
+    "book_call_step",
+    "epoch_batches",
     "library_step",
     "library_train",
+    "library_trainer",
     "load_library_mnist",
 ]
 
 
-class EpochSampler:
-    """Batch indices as ``Trainer`` draws them by default: each epoch a fresh permutation of
-    the training set, cut into consecutive batches (without replacement)."""
+def epoch_batches(n: int, batch_size: int, rng: np.random.Generator):
+    """Endless batch indices as ``Trainer`` draws them: epoch after epoch of
+    ``iterate_minibatches`` (a fresh permutation each, cut into consecutive batches)."""
+    return itertools.chain.from_iterable(
+        iterate_minibatches(n, batch_size, rng) for _ in itertools.count()
+    )
 
-    def __init__(self, n: int, batch_size: int, rng: np.random.Generator):
-        self.n = n
-        self.batch_size = batch_size
-        self.rng = rng
-        self.order = rng.permutation(n)
-        self.position = 0
 
-    def __call__(self) -> np.ndarray:
-        start = self.position
-        if start >= self.n:
-            self.order = self.rng.permutation(self.n)
-            start = 0
-        self.position = start + self.batch_size
-        return self.order[start : start + self.batch_size]
-
-    def __repr__(self) -> str:
-        return f"EpochSampler(n={self.n}, batch_size={self.batch_size})"
+def library_trainer(network, x_train, t_train, *, batch_size, lr=0.1, optimizer=None) -> Trainer:
+    """A ``Trainer`` as a user builds it (the book's ``Trainer`` arguments), silent."""
+    return Trainer(
+        network,
+        x_train,
+        t_train,
+        epochs=1,
+        mini_batch_size=batch_size,
+        optimizer="SGD" if optimizer is None else optimizer,
+        optimizer_param={"lr": lr} if optimizer is None else None,
+        verbose=False,
+    )
 
 
 def library_step(network, x_train, t_train, *, batch_size, lr=0.1, seed=0, optimizer=None):
-    """A zero-argument callable doing one training step as ``Trainer`` does; returns the loss.
+    """A zero-argument callable doing one ``Trainer.train_step``; returns the loss.
 
     Batches are drawn as ``Trainer``'s default does (shuffled epochs, without replacement;
-    about 2 µs per batch against 20 µs for the book's ``choice`` draw with replacement).
-    ``optimizer`` defaults to the library's ``SGD(lr)``.
+    about 2 µs per batch against 20 µs for the book's ``choice`` draw with replacement) from
+    ``x_train`` as given (uint8 pixels: ``train_step`` converts each batch). ``optimizer``
+    defaults to the library's ``SGD(lr)`` by name.
     """
-    optimizer = SGD(lr=lr) if optimizer is None else optimizer
-    params = network.params
-    step = getattr(network, "loss_and_gradient", None)
-    if step is None:  # pragma: no cover - every network of the library has it
-
-        def step(x, t):
-            grads = network.gradient(x, t)
-            return network.loss(x, t), grads
-
-    dtype = np.dtype(network.params[next(iter(network.params))].dtype)
-    draw = EpochSampler(len(x_train), batch_size, np.random.default_rng(seed))
     t_train = np.asarray(t_train).astype(np.int64)
+    trainer = library_trainer(
+        network, x_train, t_train, batch_size=batch_size, lr=lr, optimizer=optimizer
+    )
+    draw = epoch_batches(len(x_train), batch_size, np.random.default_rng(seed))
+    train_step = trainer.train_step
 
-    def train_step():
-        index = draw()
-        x_batch = as_input(x_train[index], dtype)
-        loss, grads = step(x_batch, t_train[index])
-        if not math.isfinite(loss):
-            raise FloatingPointError("the benchmark's training diverged")
+    def step():
+        index = next(draw)
+        return train_step(x_train[index], t_train[index])
+
+    return step
+
+
+def book_call_step(network, x_train, t_train, *, batch_size, lr=0.1, seed=0):
+    """A zero-argument callable doing the book's loop body with the library's objects.
+
+    ``x_train`` is a float array of the network's dtype (the book's ``load_mnist`` gives
+    float32 images), ``t_train`` labels. The step is the book's, word for word::
+
+        batch_mask = np.random.choice(train_size, batch_size)
+        x_batch = x_train[batch_mask]
+        t_batch = t_train[batch_mask]
+        grads = network.gradient(x_batch, t_batch)
         optimizer.update(params, grads)
-        return loss
+    """
+    random = np.random.RandomState(seed)  # the book's np.random, without the global state
+    optimizer = SGD(lr=lr)
+    params = network.params
+    train_size = x_train.shape[0]
 
-    return train_step
+    def step():
+        batch_mask = random.choice(train_size, batch_size)
+        x_batch = x_train[batch_mask]
+        t_batch = t_train[batch_mask]
+        grads = network.gradient(x_batch, t_batch)
+        optimizer.update(params, grads)
+
+    return step
 
 
 def load_library_mnist(data_dir):
@@ -115,12 +141,12 @@ def library_train(
         t_train,
         x_test,
         t_test,
-        optimizer="sgd",
-        optimizer_params={"lr": learning_rate},
+        mini_batch_size=batch_size,
+        optimizer="SGD",
+        optimizer_param={"lr": learning_rate},
+        verbose=False,
         iters=iters_num,
-        batch_size=batch_size,
         rng=np.random.default_rng(data_seed),
-        progress="none",
     )
     history = trainer.train()
     loop_seconds = time.perf_counter() - start

@@ -1,10 +1,11 @@
 """Where the time of a training step goes: per-part breakdowns and per-operation costs.
 
-``library_breakdown`` runs the library's training step (the body of ``Trainer``'s loop) with
-every layer's ``forward``/``backward`` and its ``MatMul`` node timed, so that the step splits
-into: batch draw, batch conversion, matrix products, the rest of each layer, the network's own
-code between layers, the loss check and the optimizer. ``reference_breakdown`` does the same
-for the book's loop. The timers wrap methods of *these instances only*, inside the benchmark.
+``library_breakdown`` runs the library's training step (``Trainer.train_step``) with every
+layer's ``forward``/``backward`` and its ``MatMul`` node timed, so that the step splits into:
+batch draw, batch gather, the conversion inside ``train_step``, matrix products, the rest of
+each layer, the network's own code between layers and the optimizer. ``reference_breakdown``
+does the same for the book's loop. The timers wrap methods of *these instances only*, inside
+the benchmark.
 
 ``micro_ops`` times single NumPy operations at the book's shapes (float32, batch 100), each
 against its alternative, to price concrete changes to the library's hot path.
@@ -22,10 +23,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from backprop.optimizers import SGD
-from backprop.training import as_input
 from benchmarks import reference
-from benchmarks.library import EpochSampler
+from benchmarks.library import epoch_batches, library_trainer
 
 __all__ = ["cprofile_text", "library_breakdown", "micro_ops", "reference_breakdown"]
 
@@ -65,7 +64,11 @@ def _rows(parts: dict[str, float], steps: int, total: float) -> list[dict]:
 def library_breakdown(
     network, x_train, t_train, *, batch_size, lr=0.1, steps=2000, seed=0, warmup=200
 ):
-    """Per-part µs of the library's training step on ``network`` (instrumented copy)."""
+    """Per-part µs of ``Trainer.train_step`` on ``network``, with its calls timed.
+
+    The step is the library's own (``library_step``'s trainer); timers wrap this network's
+    layers, its ``loss_and_gradient`` and this trainer's ``optimizer.update``.
+    """
     clock = _Clock()
     for name, layer in network.layers.items():
         matmul = getattr(layer, "_matmul", None)
@@ -76,34 +79,27 @@ def library_breakdown(
         clock.wrap(layer, "backward", f"{name}.backward")
     clock.wrap(network.last_layer, "forward", "SoftmaxWithLoss.forward")
     clock.wrap(network.last_layer, "backward", "SoftmaxWithLoss.backward")
-    optimizer = SGD(lr=lr)
-    params = network.params
-    dtype = next(iter(params.values())).dtype
-    draw = EpochSampler(len(x_train), batch_size, np.random.default_rng(seed))
     t_train = np.asarray(t_train).astype(np.int64)
+    trainer = library_trainer(network, x_train, t_train, batch_size=batch_size, lr=lr)
+    clock.wrap(network, "loss_and_gradient", "loss_and_gradient")
+    clock.wrap(trainer.optimizer, "update", "optimizer.update")
+    draw = epoch_batches(len(x_train), batch_size, np.random.default_rng(seed))
     parts: dict[str, float] = defaultdict(float)
     c = time.perf_counter
 
     def one_step(record: bool):
         t0 = c()
-        index = draw()
+        index = next(draw)
         t1 = c()
-        x_batch = as_input(x_train[index], dtype)
+        x_batch = x_train[index]
         t_batch = t_train[index]
         t2 = c()
-        loss, grads = network.loss_and_gradient(x_batch, t_batch)
+        trainer.train_step(x_batch, t_batch)
         t3 = c()
-        finite = math.isfinite(loss)
-        t4 = c()
-        optimizer.update(params, grads)
-        t5 = c()
         if record:
             parts["batch draw (epoch order)"] += t1 - t0
-            parts["batch gather + as_input"] += t2 - t1
-            parts["loss_and_gradient"] += t3 - t2
-            parts["isfinite(loss)"] += t4 - t3
-            parts["optimizer.update"] += t5 - t4
-        return finite
+            parts["batch gather (uint8)"] += t2 - t1
+            parts["train_step"] += t3 - t2
 
     for _ in range(warmup):
         one_step(False)
@@ -119,7 +115,9 @@ def _split_network(parts, seconds, network, steps, total) -> list[dict]:
     """Turn nested timers into exclusive parts: matmuls, rest of layers, network overhead."""
     out: dict[str, float] = {}
     out["batch draw (epoch order)"] = parts["batch draw (epoch order)"]
-    out["batch gather + as_input"] = parts["batch gather + as_input"]
+    out["batch gather (uint8)"] = parts["batch gather (uint8)"]
+    inner = seconds["loss_and_gradient"] + seconds["optimizer.update"]
+    out["train_step: as_input + call"] = parts["train_step"] - inner
     layer_total = 0.0
     matmul_total = 0.0
     for name, layer in network.layers.items():
@@ -138,9 +136,8 @@ def _split_network(parts, seconds, network, steps, total) -> list[dict]:
         whole = seconds.get(f"SoftmaxWithLoss.{phase}", 0.0)
         out[f"SoftmaxWithLoss.{phase}"] = whole
         layer_total += whole
-    out["network code between layers"] = parts["loss_and_gradient"] - layer_total
-    out["isfinite(loss)"] = parts["isfinite(loss)"]
-    out["optimizer.update"] = parts["optimizer.update"]
+    out["network code between layers"] = seconds["loss_and_gradient"] - layer_total
+    out["optimizer.update"] = seconds["optimizer.update"]
     out["loop (timers, call)"] = total - sum(parts.values())
     rows = _rows(out, steps, total)
     rows.insert(

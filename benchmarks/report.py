@@ -32,6 +32,20 @@ TARGETS = (
         0.50,
     ),
     (
+        "Book call: library float32 ≤ 0.35 × reference",
+        "book_call",
+        ("ratio", "call-32/reference"),
+        "<=",
+        0.35,
+    ),
+    (
+        "Book call: library float32 ≤ 0.50 × PyTorch float32",
+        "book_call",
+        ("ratio", "call-32/torch-f32"),
+        "<=",
+        0.50,
+    ),
+    (
         "Full book run: wall ≤ 0.25 × reference",
         "full_runs",
         ("ratio", "library/reference"),
@@ -255,8 +269,10 @@ def _load_note(section) -> str:
 LABELS = {
     "reference": "book reference (float64 images, float64 params)",
     "reference-f32": "book reference, book's loader exactly (float32 images × float64 params)",
-    "library-32": "backprop float32",
-    "library-64": "backprop float64",
+    "library-32": "backprop float32 (Trainer.train_step, uint8 batches)",
+    "library-64": "backprop float64 (Trainer.train_step, uint8 batches)",
+    "call-32": "backprop float32 (book call: gradient + update, float32 batches)",
+    "reference-call": "book reference, the same two calls (no second loss() for the log)",
     "library": "backprop float32 (Trainer, uint8 data)",
     "library-f64": "backprop float64 (Trainer, uint8 data)",
     "numpy-f32": "hand-written NumPy float32 loop",
@@ -297,6 +313,25 @@ def _step_table(
             row += " 1 |" if name == base else f" {_ratio(section, name, base)} |"
         lines.append(row)
     return lines
+
+
+def _harness_table(book: dict, call: dict) -> list[str]:
+    """The library's two harnesses side by side, each against its own section's peers."""
+    lines = [
+        "Both harnesses side by side (each ratio from its own section's interleaved rounds):",
+        "",
+        "| harness | backprop float32 µs/step | × book reference | × PyTorch float32 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for title, section, name in (
+        ("Trainer.train_step, uint8 batches (section 1)", book, "library-32"),
+        ("book call, float32 batches (section 1b)", call, "call-32"),
+    ):
+        lines.append(
+            f"| {title} | {_f(section['median_us'].get(name), 1)} | "
+            f"{_ratio(section, name, 'reference')} | {_ratio(section, name, 'torch-f32')} |"
+        )
+    return [*lines, ""]
 
 
 def markdown(results: dict) -> str:
@@ -350,7 +385,8 @@ def markdown(results: dict) -> str:
             "## 1. Book-config training step (784-50-10, batch 100, SGD lr 0.1)",
             "",
             "Each step: draw a batch, forward, backward, update (and the reference's "
-            f"second forward pass for the log). {book['rounds']} rounds × "
+            "second forward pass for the log); the library's step is "
+            f"`Trainer.train_step` on uint8 batches. {book['rounds']} rounds × "
             f"{book['block']} steps, interleaved; ratios are medians of per-round "
             "ratios.",
             "",
@@ -358,6 +394,23 @@ def markdown(results: dict) -> str:
         bases = ["reference"] + (["torch-f32"] if "torch-f32" in book["median_us"] else [])
         lines += _step_table(book, bases)
         lines += ["", _load_note(book), ""]
+
+    call = results.get("book_call")
+    if call:
+        lines += [
+            "## 1b. Book call: the same step where a book reader calls it",
+            "",
+            "`grads = network.gradient(x_batch, t_batch)` then `optimizer.update(params, grads)`"
+            " on float32 batches `x_train[batch_mask]` of a float32 array (784-50-10, batch "
+            f"100, SGD lr 0.1). {call['rounds']} rounds × {call['block']} steps, interleaved.",
+            "",
+        ]
+        bases = ["reference", "reference-call"]
+        bases += ["torch-f32"] if "torch-f32" in call["median_us"] else []
+        lines += _step_table(call, bases)
+        lines += ["", _load_note(call), ""]
+        if book:
+            lines += _harness_table(book, call)
 
     full = results.get("full_runs")
     if full:
@@ -491,6 +544,8 @@ def chart(results: dict, path: Path) -> Path | None:
     panels = []
     if results.get("book_step"):
         panels.append(("Book-config step (µs)", results["book_step"]["median_us"], 1.0))
+    if results.get("book_call"):
+        panels.append(("Book call step (µs)", results["book_call"]["median_us"], 1.0))
     if results.get("full_runs"):
         walls = {k: v["run_seconds"] for k, v in results["full_runs"]["runs"].items()}
         panels.append(("Full book run wall (s)", walls, 1.0))
@@ -514,7 +569,7 @@ def chart(results: dict, path: Path) -> Path | None:
             "#d62728"
             if n.startswith("reference")
             else "#1f77b4"
-            if n.startswith(("library", "layers", "tensor"))
+            if n.startswith(("library", "layers", "tensor", "call"))
             else "#ff7f0e"
             if n.startswith("torch")
             else "#7f7f7f"

@@ -1,7 +1,10 @@
-"""The six benchmarks of issue 5, each returning plain JSON-compatible figures.
+"""The benchmarks of issue 5, each returning plain JSON-compatible figures.
 
 1. ``book_step``: one training step of the book's configuration (784-50-10, batch 100, SGD
-   lr 0.1): the reference, the library (float32 and float64), the hand-written NumPy floor and
+   lr 0.1): the reference, the library through ``Trainer.train_step`` on uint8 batches
+   (float32 and float64), the hand-written NumPy floor and PyTorch, interleaved.
+1b. ``book_call``: the same step where a book reader calls it, ``network.gradient`` then
+   ``optimizer.update`` on float32 batches ``x_train[batch_mask]``, against the reference and
    PyTorch, interleaved.
 2. ``full_runs``: the book's 10,000-iteration run with per-epoch evaluation, each contender in
    its own process (wall time, peak RSS, final accuracy), repeated in rotating order.
@@ -25,12 +28,13 @@ import time
 import numpy as np
 
 from benchmarks import CHECKOUT, numpy_impl, reference
-from benchmarks.library import library_step
+from benchmarks.library import book_call_step, library_step
 from benchmarks.timing import CpuLoad, interleave
 
 __all__ = [
     "Config",
     "big_mlp",
+    "book_call",
     "book_step",
     "full_runs",
     "numerical_gradient_ratio",
@@ -50,6 +54,9 @@ class Config:
     book_batch: int = 100
     book_rounds: int = 30
     book_block: int = 25
+    # 1b. book call
+    call_rounds: int = 30
+    call_block: int = 25
     # 2. full runs
     full_iters: int = 10000
     full_batch: int = 100
@@ -88,6 +95,8 @@ class Config:
             smoke=True,
             book_rounds=3,
             book_block=3,
+            call_rounds=3,
+            call_block=3,
             full_iters=60,
             full_batch=50,
             full_repeats=1,
@@ -142,8 +151,11 @@ def _timings_dict(timings, pairs, flops=None) -> dict:
 # 1. book step
 
 
-def reference_step(raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64", seed=0):
-    """The book's loop body: choice, gradient, params update, a second loss() for the log."""
+def reference_step(
+    raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64", seed=0, log_loss=True
+):
+    """The book's loop body: choice, gradient, params update, a second loss() for the log
+    (without it when ``log_loss`` is false: the same calls as the book call)."""
     random = np.random.RandomState(seed)
     x_train, t_train = raw_train
     (x, t), _ = reference.book_load_mnist(
@@ -159,7 +171,9 @@ def reference_step(raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64
         grad = network.gradient(x_batch, t_batch)
         for key in ("W1", "b1", "W2", "b2"):
             network.params[key] -= lr * grad[key]
-        return network.loss(x_batch, t_batch)
+        if log_loss:
+            return network.loss(x_batch, t_batch)
+        return None
 
     return step
 
@@ -195,6 +209,55 @@ def book_step(raw, config: Config, *, torch=None, log=print) -> dict:
     pairs = [(k, "reference") for k in contenders if k != "reference"]
     pairs += [(k, "torch-f32") for k in ("library-32", "library-64", "numpy-f32")]
     pairs += [("library-32", "numpy-f32")]
+    return _timings_dict(timings, pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1b. book call
+
+
+def book_call(raw, config: Config, *, torch=None, log=print) -> dict:
+    """The book's loop body with the library: ``network.gradient`` + ``optimizer.update``.
+
+    Data as the book's loader gives it: one float32 copy of the images scaled to [0, 1]
+    (``x_train[batch_mask]`` draws float32 batches), integer labels (the library's
+    ``load_mnist`` default). Contenders: ``call-32`` (TwoLayerNet float32), ``reference``
+    (the book's step, with its second ``loss()`` for the log), ``reference-call`` (the book's
+    network with the same two calls only) and ``torch-f32`` (float32 tensors).
+    """
+    from backprop.networks import TwoLayerNet
+
+    (x_train, t_train), _ = raw
+    sizes, batch = config.book_sizes, config.book_batch
+    x_float32 = x_train.astype(np.float32)
+    x_float32 /= 255.0
+    t_labels = t_train.astype(np.int64)
+    network = TwoLayerNet(*sizes, seed=0, dtype="float32")
+    contenders = {
+        "call-32": book_call_step(network, x_float32, t_labels, batch_size=batch),
+        "reference": reference_step((x_train, t_train), sizes, batch_size=batch),
+        "reference-call": reference_step(
+            (x_train, t_train), sizes, batch_size=batch, log_loss=False
+        ),
+    }
+    if torch is not None:
+        torch.make("call", kind="mnist", sizes=sizes, batch=batch)
+        contenders["torch-f32"] = torch.contender("call")
+    log(
+        f"  book call: {', '.join(contenders)}; {config.call_rounds} rounds × "
+        f"{config.call_block} steps"
+    )
+    timings = interleave(
+        contenders, rounds=config.call_rounds, block=config.call_block, warmup=config.warmup
+    )
+    pairs = [
+        ("call-32", "reference"),
+        ("call-32", "reference-call"),
+        ("call-32", "torch-f32"),
+        ("reference-call", "reference"),
+        ("reference", "torch-f32"),
+        ("reference-call", "torch-f32"),
+    ]
     return _timings_dict(timings, pairs)
 
 
