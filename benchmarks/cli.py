@@ -15,9 +15,22 @@ from benchmarks.data import find_mnist_dir, load_raw_mnist, synthetic_data
 from benchmarks.timing import QuietGate
 from benchmarks.torch_worker import TorchWorker
 
-__all__ = ["SECTIONS", "build_parser", "main", "run"]
+__all__ = ["ON_REQUEST", "SECTIONS", "build_parser", "main", "run"]
 
-SECTIONS = ("book", "call", "full", "big", "tiny", "tensor", "numerical", "profile")
+SECTIONS = (
+    "book",
+    "call",
+    "full",
+    "big",
+    "tiny",
+    "tensor",
+    "numerical",
+    "conv",
+    "profile",
+    "convrun",
+)
+# Run only when named in --only: a SimpleConvNet run per process takes minutes.
+ON_REQUEST = ("convrun",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $BACKPROP_BENCH_MNIST, ./shared/data/mnist, "
         "../shared/data/mnist, the library's cache)",
     )
-    parser.add_argument("--only", help=f"comma-separated sections among {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated sections among {', '.join(SECTIONS)} (default: all but "
+        f"{', '.join(ON_REQUEST)}, the SimpleConvNet runs' peak memory, run only when named)",
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--full-repeats", type=int, help="repeats of each full run (default 2)")
     parser.add_argument(
@@ -65,7 +82,10 @@ def run(args) -> dict:
     if args.rounds:
         for name in ("book", "call", "big", "tiny", "tensor"):
             setattr(config, f"{name}_rounds", args.rounds)
-    sections = set(SECTIONS) if not args.only else {s.strip() for s in args.only.split(",")}
+    if args.only:
+        sections = {s.strip() for s in args.only.split(",")}
+    else:
+        sections = set(SECTIONS) - set(ON_REQUEST)
     unknown = sections - set(SECTIONS)
     if unknown:
         message = f"unknown sections {sorted(unknown)}; choose among {', '.join(SECTIONS)}"
@@ -157,6 +177,13 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
         gate()
         log("6. numerical vs backprop gradient")
         results["numerical_gradient"] = suite.numerical_gradient_ratio(raw, config, log=log)
+    if "conv" in sections:
+        gate()
+        log("7. SimpleConvNet step")
+        results["conv_step"] = suite.conv_step(raw, config, torch=worker, log=log)
+    if "convrun" in sections:
+        log("7b. SimpleConvNet runs (one process each)")
+        results["conv_runs"] = suite.conv_runs(config, data_dir=data_dir, log=log, quiet=gate)
     if "profile" in sections:
         gate()
         log("profile of the steps")

@@ -7,7 +7,9 @@ process after the imports) and ``peak_rss_mib``.
 
 Implementations: ``reference`` (the book's code, float64 images), ``reference-f32`` (the book's
 loader exactly: float32 images with float64 weights), ``library`` (``Trainer``, float32, uint8
-data), ``library-f64``, ``numpy`` (the hand-written float32 floor) and ``torch``.
+data), ``library-f64``, ``numpy`` (the hand-written float32 floor) and ``torch``; for
+chapter 7, ``conv-reference`` (the book's SimpleConvNet) and ``conv-library`` (the library's,
+float32, ``Trainer`` on uint8 data).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ import resource
 import sys
 import time
 
-IMPLEMENTATIONS = ("reference", "reference-f32", "library", "library-f64", "numpy", "torch")
+IMPLEMENTATIONS = (
+    "reference",
+    "reference-f32",
+    "library",
+    "library-f64",
+    "numpy",
+    "torch",
+    "conv-reference",
+    "conv-library",
+)
 
 __all__ = ["IMPLEMENTATIONS", "main", "run"]
 
@@ -54,6 +65,14 @@ def _peak_rss_mib() -> float:
 
 def _train_function(impl: str):
     """The training function of ``impl`` and its keyword arguments (imports done here)."""
+    if impl == "conv-reference":
+        from benchmarks.reference_convnet import book_conv_train
+
+        return book_conv_train, {}
+    if impl == "conv-library":
+        from benchmarks.library import library_conv_train
+
+        return library_conv_train, {}
     if impl in ("reference", "reference-f32"):
         from benchmarks.reference import book_train
 
@@ -79,13 +98,14 @@ def run(args) -> dict:
         torch_impl.set_threads(args.threads)
     train, extra = _train_function(impl)
     start = time.perf_counter()  # after the imports: loading, training, evaluation
-    raw, loader = _raw_data(args, library=impl.startswith("library"))
+    raw, loader = _raw_data(args, library=impl.startswith(("library", "conv-library")))
+    if not impl.startswith("conv"):  # SimpleConvNet's sizes are the book's
+        extra["hidden_size"] = args.hidden
     result = train(
         raw,
         iters_num=args.iters,
         batch_size=args.batch_size,
         learning_rate=args.lr,
-        hidden_size=args.hidden,
         seed=args.seed,
         **extra,
     )

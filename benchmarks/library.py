@@ -30,6 +30,8 @@ from backprop.training import Trainer, iterate_minibatches
 __all__ = [
     "book_call_step",
     "epoch_batches",
+    "library_conv_train",
+    "library_convnet_class",
     "library_step",
     "library_train",
     "library_trainer",
@@ -106,6 +108,58 @@ def book_call_step(network, x_train, t_train, *, batch_size, lr=0.1, seed=0):
         optimizer.update(params, grads)
 
     return step
+
+
+def library_convnet_class():
+    """The library's ``SimpleConvNet`` (chapter 7), or None where this version has none."""
+    import importlib
+
+    import backprop
+
+    found = getattr(backprop, "SimpleConvNet", None)
+    if found is not None:
+        return found
+    try:
+        return importlib.import_module("backprop.convnet").SimpleConvNet
+    except (ImportError, AttributeError):
+        return None
+
+
+def library_conv_train(
+    raw, *, iters_num=600, batch_size=100, learning_rate=0.1, seed=0, dtype="float32"
+):
+    """A SimpleConvNet run as a user of the library runs it: ``Trainer(...).train()`` on
+    uint8 data (flat rows, which the network reshapes to 1×28×28), evaluating the whole
+    training and test sets after every epoch and at the end."""
+    convnet = library_convnet_class()
+    if convnet is None:
+        raise RuntimeError("this version of backprop has no SimpleConvNet")
+    (x_train, t_train), (x_test, t_test) = raw
+    init_seed, data_seed = np.random.SeedSequence(seed).spawn(2)
+    network = convnet(rng=np.random.default_rng(init_seed), dtype=dtype)
+    start = time.perf_counter()
+    trainer = Trainer(
+        network,
+        x_train,
+        t_train.astype(np.int64),
+        x_test,
+        t_test.astype(np.int64),
+        mini_batch_size=batch_size,
+        optimizer="SGD",
+        optimizer_param={"lr": learning_rate},
+        verbose=False,
+        iters=iters_num,
+        rng=np.random.default_rng(data_seed),
+    )
+    history = trainer.train()
+    return {
+        "loop_seconds": time.perf_counter() - start,
+        "eval_seconds": float(sum(history.eval_seconds)),
+        "final_loss": float(history.loss[-1]),
+        "train_accuracy": float(history.train_acc[-1]),
+        "test_accuracy": float(history.test_acc[-1]),
+        "trainer": "backprop.training.Trainer",
+    }
 
 
 def load_library_mnist(data_dir):

@@ -360,3 +360,89 @@ def cprofile_text(step, steps: int = 2000, top: int = 18) -> str:
     lines = [line for line in stream.getvalue().splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
     return "\n".join(lines[start - 1 : start + top + 1] if start else lines)
+
+
+def _median_seconds(function, repeat: int = 5) -> float:
+    function()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def conv_reference_breakdown(
+    x_images, t_one_hot, *, batch_size=100, lr=0.1, steps=10, seed=0, repeat=5
+) -> dict:
+    """Where the book's SimpleConvNet step spends its time.
+
+    ``layers``: each layer's forward and backward, timed over ``steps`` steps (gradient + SGD
+    update) by wrapping this network's layer methods. ``operations``: the pieces of the
+    convolution and pooling layers (im2col, the matrix products, col2im, max/argmax), each run
+    alone on the arrays of the last step (median of ``repeat``), so they are comparable to
+    the layer times but need not add up to them exactly.
+    """
+    from benchmarks.reference_convnet import BookSimpleConvNet, book_col2im, book_im2col
+
+    random = np.random.RandomState(seed)
+    network = BookSimpleConvNet(random=random)
+    clock = _Clock()
+    for name, layer in network.layers.items():
+        clock.wrap(layer, "forward", f"{name}.forward")
+        clock.wrap(layer, "backward", f"{name}.backward")
+    clock.wrap(network.last_layer, "forward", "SoftmaxWithLoss.forward")
+    clock.wrap(network.last_layer, "backward", "SoftmaxWithLoss.backward")
+    n = len(x_images)
+
+    def step():
+        batch_mask = random.choice(n, batch_size)
+        grads = network.gradient(x_images[batch_mask], t_one_hot[batch_mask])
+        for key in network.params:
+            network.params[key] -= lr * grads[key]
+
+    step()
+    clock.seconds.clear()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    total = time.perf_counter() - start
+    parts = dict(clock.seconds)
+    parts["batch draw, update, network code"] = total - sum(parts.values())
+    layers = _rows(parts, steps, total)
+
+    conv, pool = network.layers["Conv1"], network.layers["Pool1"]
+    FN, C, FH, FW = conv.W.shape
+    x, col, col_W = conv.x, conv.col, conv.col_W
+    rng = np.random.default_rng(seed)
+    dout = rng.standard_normal((col.shape[0], FN))
+    dcol = np.dot(dout, col_W.T)
+    pool_col = book_im2col(pool.x, pool.pool_h, pool.pool_w, pool.stride).reshape(
+        -1, pool.pool_h * pool.pool_w
+    )
+    pool_dcol = rng.standard_normal((pool_col.shape[0] // C, C * pool.pool_h * pool.pool_w))
+    operations = {
+        "Conv1.forward: im2col": lambda: book_im2col(x, FH, FW, conv.stride, conv.pad),
+        "Conv1.forward: product col · W": lambda: np.dot(col, col_W),
+        "Conv1.backward: products dW = colᵀ · dout, dcol = dout · Wᵀ": lambda: (
+            np.dot(col.T, dout),
+            np.dot(dout, col_W.T),
+        ),
+        "Conv1.backward: col2im (dx, unused: the first layer)": lambda: book_col2im(
+            dcol, x.shape, FH, FW, conv.stride, conv.pad
+        ),
+        "Pool1.forward: im2col": lambda: book_im2col(pool.x, pool.pool_h, pool.pool_w, pool.stride),
+        "Pool1.forward: max and argmax": lambda: (
+            np.argmax(pool_col, axis=1),
+            np.max(pool_col, axis=1),
+        ),
+        "Pool1.backward: col2im": lambda: book_col2im(
+            pool_dcol, pool.x.shape, pool.pool_h, pool.pool_w, pool.stride
+        ),
+    }
+    step_seconds = total / steps
+    ops = []
+    for name, function in operations.items():
+        seconds = _median_seconds(function, repeat)
+        ops.append({"part": name, "us": seconds * 1e6, "share": seconds / step_seconds})
+    return {"layers": layers, "operations": ops, "steps": steps}

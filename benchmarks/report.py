@@ -280,6 +280,11 @@ LABELS = {
     "torch-f32": "PyTorch float32",
     "torch": "PyTorch float32",
     "matmul-chain": "bare NumPy float32 matmul chain (same shapes)",
+    "reference-conv": "book's SimpleConvNet (float32 images × float64 params)",
+    "library-conv": "backprop SimpleConvNet float32 (gradient + update)",
+    "torch-conv": "PyTorch float32 (F.conv2d, max_pool2d, linear)",
+    "conv-reference": "book's SimpleConvNet (book's loader: float32 images, one-hot labels)",
+    "conv-library": "backprop SimpleConvNet float32 (Trainer, uint8 data)",
     "layers-32": "TwoLayerNet float32 (layers)",
     "tensor-32": "TensorTwoLayerNet float32 (automatic graph)",
     "layers-64": "TwoLayerNet float64 (layers)",
@@ -476,6 +481,13 @@ def markdown(results: dict) -> str:
             "",
         ]
 
+    conv = results.get("conv_step")
+    if conv:
+        lines += _conv_markdown(conv)
+    conv_runs = results.get("conv_runs")
+    if conv_runs:
+        lines += _conv_runs_markdown(conv_runs)
+
     prof = results.get("profile")
     if prof:
         lines += _profile_markdown(prof)
@@ -483,6 +495,78 @@ def markdown(results: dict) -> str:
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(line for line in lines) + "\n"
+
+
+def _conv_markdown(conv: dict) -> list[str]:
+    lines = [
+        "## 7. SimpleConvNet step (chapter 7: 1×28×28, conv 30 filters 5×5, pool 2×2, 100, "
+        f"10; batch {conv['batch']}, SGD lr 0.1)",
+        "",
+        "Each step: `grads = network.gradient(x_batch, t_batch)` and the SGD update, on "
+        "float32 batches `x_train[batch_mask]` (N, 1, 28, 28) in [0, 1]. "
+        f"{conv['rounds']} rounds × {conv['block']} steps, interleaved.",
+        "",
+    ]
+    bases = ["reference-conv"] + (["torch-conv"] if "torch-conv" in conv["median_us"] else [])
+    lines += _step_table(conv, bases, unit="ms", scale=1e-3)
+    if conv.get("library") is None:
+        lines.append(
+            f"| {_label('library-conv')} | not available (this backprop has no "
+            f"SimpleConvNet) | |{' |' * len(bases)}"
+        )
+    lines += ["", _load_note(conv), ""]
+    prof = conv.get("reference_profile")
+    if prof:
+        lines += [
+            "Where the book's step spends its time, by layer "
+            f"({prof['steps']} steps, layer methods timed):",
+            "",
+            "| part | ms/step | share |",
+            "| --- | ---: | ---: |",
+        ]
+        for row in prof["layers"]:
+            lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
+        lines += [
+            "",
+            "Inside the convolution and the pooling: each operation run alone on the arrays "
+            "of the last step (median of 5), as a share of the whole step:",
+            "",
+            "| operation | ms | share of the step |",
+            "| --- | ---: | ---: |",
+        ]
+        for row in prof["operations"]:
+            lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
+        lines.append("")
+    return lines
+
+
+def _conv_runs_markdown(conv_runs: dict) -> list[str]:
+    lines = [
+        f"## 7b. SimpleConvNet runs ({conv_runs['iters']:,} steps of batch "
+        f"{conv_runs['batch']}, accuracy of the whole training and test sets after every "
+        "epoch and at the end)",
+        "",
+        "Each run in its own process, once. Wall = loading the data + training + evaluations; "
+        "peak RSS = VmHWM of that process.",
+        "",
+        "| contender | wall s | of which eval s | peak RSS MiB | test acc | × book (wall) "
+        "| × book (RSS) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ratios = conv_runs.get("ratios", {})
+    for name, run in conv_runs["runs"].items():
+        own = name == "conv-reference"
+        wall = "1" if own else _ratio(conv_runs, name, "conv-reference")
+        rss = ratios.get(f"rss {name}/conv-reference")
+        rss_text = "1" if own else ("—" if rss is None else f"{rss:.2f}×")
+        lines.append(
+            f"| {_label(name)} | {_f(run['run_seconds'])} | {_f(run['eval_seconds'])} | "
+            f"{_f(run['peak_rss_mib'], 0)} | {_f(run['test_accuracy'], 4)} | {wall} | "
+            f"{rss_text} |"
+        )
+    if "conv-library" not in conv_runs["runs"]:
+        lines.append(f"| {_label('conv-library')} | not available | | | | | |")
+    return [*lines, ""]
 
 
 def _profile_markdown(prof: dict) -> list[str]:
@@ -557,6 +641,8 @@ def chart(results: dict, path: Path) -> Path | None:
         panels.append(("Tiny net step (µs)", results["tiny_net"]["median_us"], 1.0))
     if results.get("tensor_engine"):
         panels.append(("Tensor engine vs layers (µs)", results["tensor_engine"]["median_us"], 1.0))
+    if results.get("conv_step"):
+        panels.append(("SimpleConvNet step (ms)", results["conv_step"]["median_us"], 1e-3))
     if not panels:
         return None
     columns = 2

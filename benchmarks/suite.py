@@ -13,6 +13,9 @@
 4. ``tiny_net``: a 2-16-2 step at batch 10, where the fixed cost per step is all there is.
 5. ``tensor_engine``: ``TensorTwoLayerNet`` (the automatic graph) against ``TwoLayerNet``.
 6. ``numerical_gradient``: numerical differentiation against backpropagation, batch 3.
+7. ``conv_step``: one step of the book's SimpleConvNet (chapter 7), the book's code against
+   PyTorch and the library's ``SimpleConvNet``, with where the book's step spends its time.
+   ``conv_runs`` (only on request): a short SimpleConvNet run per process, peak memory.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ __all__ = [
     "big_mlp",
     "book_call",
     "book_step",
+    "conv_runs",
+    "conv_step",
     "full_runs",
     "numerical_gradient_ratio",
     "profiles",
@@ -87,6 +92,12 @@ class Config:
     # 6. numerical gradient
     numerical_sizes: tuple[int, ...] = (784, 50, 10)
     numerical_batch: int = 3
+    # 7. conv step (the book's SimpleConvNet, 1×28×28, 30 filters 5×5, pool 2×2, 100, 10)
+    conv_batch: int = 100
+    conv_rounds: int = 10
+    conv_block: int = 3
+    conv_profile_steps: int = 10
+    conv_run_iters: int = 600  # one epoch of MNIST
     warmup: int = 2
 
     @classmethod
@@ -111,6 +122,11 @@ class Config:
             tensor_rounds=3,
             tensor_block=3,
             numerical_sizes=(20, 10, 3),
+            conv_batch=20,
+            conv_rounds=2,
+            conv_block=1,
+            conv_profile_steps=2,
+            conv_run_iters=20,
             warmup=1,
         )
 
@@ -532,6 +548,119 @@ def numerical_gradient_ratio(raw, config: Config, *, log=print) -> dict:
         "numerical_seconds": numerical_seconds,
         "ratio": numerical_seconds / backprop_seconds,
         "max_relative_difference": worst,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. conv step and conv runs
+
+
+def _book_conv_step(x_images, t_one_hot, *, batch_size, lr=0.1, seed=0):
+    """The book's SimpleConvNet: ``gradient`` + SGD on ``x_train[batch_mask]``."""
+    from benchmarks.reference_convnet import BookSimpleConvNet
+
+    random = np.random.RandomState(seed)
+    network = BookSimpleConvNet(random=random)
+    n = len(x_images)
+
+    def step():
+        batch_mask = random.choice(n, batch_size)
+        grads = network.gradient(x_images[batch_mask], t_one_hot[batch_mask])
+        for key in network.params:
+            network.params[key] -= lr * grads[key]
+
+    return step
+
+
+def conv_step(raw, config: Config, *, torch=None, log=print) -> dict:
+    """One SimpleConvNet step at batch 100: the book's code, the library (if it has the
+    network), PyTorch; float32 images (N, 1, 28, 28) scaled to [0, 1], as the book's loader
+    gives them with ``flatten=False``."""
+    from benchmarks import profile
+    from benchmarks.library import library_convnet_class
+
+    (x_train, t_train), _ = raw
+    batch = config.conv_batch
+    x_images = x_train.reshape(-1, 1, 28, 28).astype(np.float32)
+    x_images /= 255.0
+    t_labels = t_train.astype(np.int64)
+    t_one_hot = reference.book_one_hot(t_train)
+    contenders = {"reference-conv": _book_conv_step(x_images, t_one_hot, batch_size=batch)}
+    convnet = library_convnet_class()
+    if convnet is not None:
+        network = convnet(seed=0, dtype="float32")
+        contenders["library-conv"] = book_call_step(network, x_images, t_labels, batch_size=batch)
+    if torch is not None:
+        torch.make("conv", kind="conv", sizes=[], batch=batch)
+        contenders["torch-conv"] = torch.contender("conv")
+    log(
+        f"  conv step: {', '.join(contenders)}; {config.conv_rounds} rounds × "
+        f"{config.conv_block} steps"
+    )
+    timings = interleave(
+        contenders, rounds=config.conv_rounds, block=config.conv_block, warmup=config.warmup
+    )
+    pairs = [
+        ("library-conv", "reference-conv"),
+        ("library-conv", "torch-conv"),
+        ("torch-conv", "reference-conv"),
+    ]
+    out = _timings_dict(timings, pairs)
+    out["batch"] = batch
+    out["library"] = None if convnet is None else f"{convnet.__module__}.{convnet.__name__}"
+    log("  where the book's conv step spends its time")
+    out["reference_profile"] = profile.conv_reference_breakdown(
+        x_images, t_one_hot, batch_size=batch, steps=config.conv_profile_steps
+    )
+    return out
+
+
+def conv_runs(config: Config, *, data_dir, log=print, quiet=None) -> dict:
+    """A SimpleConvNet run of ``conv_run_iters`` steps (evaluations included), the book's and
+    the library's, each in its own process: wall, peak RSS, test accuracy."""
+    from benchmarks.library import library_convnet_class
+
+    impls = ["conv-reference"]
+    if library_convnet_class() is not None:
+        impls.append("conv-library")
+    runs = {}
+    for impl in impls:
+        if quiet is not None:
+            quiet()
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.fullrun",
+            "--impl",
+            impl,
+            "--iters",
+            str(config.conv_run_iters),
+            "--batch-size",
+            str(config.conv_batch),
+        ]
+        if config.full_synthetic or data_dir is None:
+            command += ["--synthetic", config.full_synthetic or "60000,10000"]
+        else:
+            command += ["--data-dir", str(data_dir)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=CHECKOUT)
+        if done.returncode != 0:
+            message = f"conv run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+            raise RuntimeError(message)
+        runs[impl] = json.loads(done.stdout.strip().splitlines()[-1])
+        log(
+            f"  conv run {impl}: {runs[impl]['run_seconds']:.1f} s, "
+            f"{runs[impl]['peak_rss_mib']:.0f} MiB, test acc {runs[impl]['test_accuracy']:.4f}"
+        )
+    ratios = {}
+    if "conv-library" in runs:
+        ref, lib = runs["conv-reference"], runs["conv-library"]
+        ratios["conv-library/conv-reference"] = lib["run_seconds"] / ref["run_seconds"]
+        ratios["rss conv-library/conv-reference"] = lib["peak_rss_mib"] / ref["peak_rss_mib"]
+    return {
+        "runs": runs,
+        "ratios": ratios,
+        "iters": config.conv_run_iters,
+        "batch": config.conv_batch,
     }
 
 

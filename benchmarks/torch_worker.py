@@ -7,7 +7,8 @@ its blocks with the NumPy contenders' (pausing between them so that the idle poo
 go to sleep).
 
 Protocol (one JSON object per line on stdin, one reply per line on stdout):
-``{"make": NAME, "kind": "mnist"|"tiny", "sizes": [...], "batch": B, "lr": LR}`` → ``"ok"``;
+``{"make": NAME, "kind": "mnist"|"tiny"|"conv", "sizes": [...], "batch": B, "lr": LR}`` →
+``"ok"`` ("conv": the book's SimpleConvNet, ``sizes`` unused);
 ``{"block": NAME, "steps": N}`` → seconds per step; ``{"info": true}`` → versions and threads;
 end of input ends the process.
 """
@@ -117,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         if "info" in message:
             print(json.dumps(torch_impl.torch_info()), flush=True)
         elif "make" in message:
-            if message["kind"] == "tiny":
-                x, t = tiny_data()
+            if message["kind"] == "conv":
+                step = torch_impl.torch_conv_step(
+                    x_train, t_train, batch_size=message["batch"], lr=message["lr"]
+                )
             else:
-                x, t = x_train, t_train
-            step = torch_impl.torch_step(
-                message["sizes"], x, t, batch_size=message["batch"], lr=message["lr"]
-            )
+                x, t = tiny_data() if message["kind"] == "tiny" else (x_train, t_train)
+                step = torch_impl.torch_step(
+                    message["sizes"], x, t, batch_size=message["batch"], lr=message["lr"]
+                )
             steps[message["make"]] = step
             print(json.dumps("ok"), flush=True)
         else:

@@ -18,7 +18,8 @@ from benchmarks import cli, report
 from benchmarks.data import read_idx, synthetic_data
 from benchmarks.library import book_call_step, library_step
 from benchmarks.numpy_impl import step_flops
-from benchmarks.reference import BookTwoLayerNet
+from benchmarks.reference import BookTwoLayerNet, book_one_hot
+from benchmarks.reference_convnet import BookSimpleConvNet, book_col2im, book_im2col
 from benchmarks.timing import interleave
 
 
@@ -31,6 +32,10 @@ def test_smoke_run_completes_and_prints_a_table(tmp_path, capsys):
     assert "## 1. Book-config training step" in out
     assert "## 1b. Book call" in out
     assert "| book call, float32 batches (section 1b) |" in out
+    assert "## 7. SimpleConvNet step" in out
+    assert "`library-conv`" in out  # its figures, or "not available" without SimpleConvNet
+    assert "| Conv1.backward: col2im (dx, unused: the first layer) |" in out
+    assert "## 7b." not in out  # the SimpleConvNet runs only when asked for
     assert "## 2. Full book run" in out
     assert (tmp_path / "results.md").read_text(encoding="utf-8") in out
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
@@ -150,6 +155,38 @@ def test_library_step_is_one_train_step_on_a_uint8_batch(rng):
         assert net.params[key].dtype == np.float32
         expected = ref.params[key] - 0.1 * grad[key]
         np.testing.assert_allclose(net.params[key], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_book_col2im_is_the_adjoint_of_im2col(rng):
+    """<im2col(x), c> = <x, col2im(c)>: col2im adds every window back where im2col took it."""
+    x = rng.standard_normal((2, 3, 7, 6))
+    for filter_h, filter_w, stride, pad in ((3, 3, 1, 0), (2, 2, 2, 0), (3, 2, 2, 1)):
+        col = book_im2col(x, filter_h, filter_w, stride, pad)
+        c = rng.standard_normal(col.shape)
+        back = book_col2im(c, x.shape, filter_h, filter_w, stride, pad)
+        assert back.shape == x.shape
+        assert np.sum(col * c) == pytest.approx(np.sum(x * back), rel=1e-12)
+
+
+def test_book_simple_convnet_gradient_matches_the_numerical_gradient(rng):
+    conv_param = {"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1}
+    net = BookSimpleConvNet(
+        (1, 6, 6), conv_param, 4, 3, weight_init_std=0.5, random=np.random.RandomState(0)
+    )
+    x = rng.random((3, 1, 6, 6))
+    t = book_one_hot(rng.integers(0, 3, 3), classes=3)
+    grads = net.gradient(x, t)
+    for key, param in net.params.items():
+        numeric = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            kept = param[i]
+            param[i] = kept + 1e-5
+            plus = net.loss(x, t)
+            param[i] = kept - 1e-5
+            minus = net.loss(x, t)
+            param[i] = kept
+            numeric[i] = (plus - minus) / 2e-5
+        np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
 
 
 def test_step_flops_counts_no_input_gradient_for_the_first_layer():
