@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rounds",
         type=int,
-        help="rounds of every interleaved step section (default 30; 10 big MLP, 20 tiny net)",
+        help="rounds of every interleaved step section (default 30; 10 big MLP and conv, 20 tiny)",
     )
     parser.add_argument(
         "--max-wait",
@@ -80,7 +80,7 @@ def run(args) -> dict:
     if args.full_repeats:
         config.full_repeats = args.full_repeats
     if args.rounds:
-        for name in ("book", "call", "big", "tiny", "tensor"):
+        for name in ("book", "call", "big", "tiny", "tensor", "conv"):
             setattr(config, f"{name}_rounds", args.rounds)
     if args.only:
         sections = {s.strip() for s in args.only.split(",")}

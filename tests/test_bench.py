@@ -7,7 +7,6 @@ root of a checkout (``benchmarks/`` is not installed with the package; pytest ru
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
@@ -208,8 +207,7 @@ def test_read_idx_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
-def test_smoke_book_step_and_call_with_the_pytorch_worker(tmp_path, capsys):
+def test_smoke_book_step_and_call_with_the_pytorch_worker(tmp_path, capsys, torch):
     code = cli.main(["--smoke", "--only", "book,call", "--quiet", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
