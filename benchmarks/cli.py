@@ -183,7 +183,9 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
         results["conv_step"] = suite.conv_step(raw, config, torch=worker, log=log)
     if "convrun" in sections:
         log("7b. SimpleConvNet runs (one process each)")
-        results["conv_runs"] = suite.conv_runs(config, data_dir=data_dir, log=log, quiet=gate)
+        results["conv_runs"] = suite.conv_runs(
+            config, data_dir=data_dir, threads=threads, log=log, quiet=gate
+        )
     if "profile" in sections:
         gate()
         log("profile of the steps")

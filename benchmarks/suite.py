@@ -281,6 +281,28 @@ def book_call(raw, config: Config, *, torch=None, log=print) -> dict:
 # 2. full runs
 
 
+def _run_in_process(impl, *, iters, batch, data_dir, synthetic, threads=None) -> dict:
+    """One run in a child ``python -m benchmarks.fullrun``: its JSON figures, plus the
+    process's wall (``process_seconds``) and the cores other processes kept busy meanwhile."""
+    command = [sys.executable, "-m", "benchmarks.fullrun", "--impl", impl]
+    command += ["--iters", str(iters), "--batch-size", str(batch)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    command += ["--synthetic", synthetic] if synthetic else ["--data-dir", str(data_dir)]
+    start = time.perf_counter()
+    busy = CpuLoad().start()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=CHECKOUT)
+    process_seconds = time.perf_counter() - start
+    others = busy.stop()
+    if done.returncode != 0:
+        message = f"run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        raise RuntimeError(message)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = process_seconds
+    result["other_cores_busy"] = None if others is None else others["other_cores_busy"]
+    return result
+
+
 def full_runs(
     config: Config, *, data_dir, use_torch: bool, threads: int, log=print, quiet=None
 ) -> dict:
@@ -294,36 +316,14 @@ def full_runs(
         for impl in order:
             if quiet is not None:
                 quiet()
-            command = [
-                sys.executable,
-                "-m",
-                "benchmarks.fullrun",
-                "--impl",
+            result = _run_in_process(
                 impl,
-                "--iters",
-                str(config.full_iters),
-                "--batch-size",
-                str(config.full_batch),
-                "--threads",
-                str(threads),
-            ]
-            if config.full_synthetic:
-                command += ["--synthetic", config.full_synthetic]
-            else:
-                command += ["--data-dir", str(data_dir)]
-            start = time.perf_counter()
-            busy = CpuLoad().start()
-            done = subprocess.run(
-                command, capture_output=True, text=True, check=False, cwd=CHECKOUT
+                iters=config.full_iters,
+                batch=config.full_batch,
+                data_dir=data_dir,
+                synthetic=config.full_synthetic,
+                threads=threads,
             )
-            process_seconds = time.perf_counter() - start
-            others = busy.stop()
-            if done.returncode != 0:
-                message = f"full run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
-                raise RuntimeError(message)
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            result["process_seconds"] = process_seconds
-            result["other_cores_busy"] = None if others is None else others["other_cores_busy"]
             results[impl].append(result)
             log(
                 f"  full run {impl} #{r + 1}: {result['run_seconds']:.2f} s, "
@@ -615,7 +615,7 @@ def conv_step(raw, config: Config, *, torch=None, log=print) -> dict:
     return out
 
 
-def conv_runs(config: Config, *, data_dir, log=print, quiet=None) -> dict:
+def conv_runs(config: Config, *, data_dir, threads: int, log=print, quiet=None) -> dict:
     """A SimpleConvNet run of ``conv_run_iters`` steps (evaluations included), the book's and
     the library's, each in its own process: wall, peak RSS, test accuracy."""
     from benchmarks.library import library_convnet_class
@@ -627,26 +627,14 @@ def conv_runs(config: Config, *, data_dir, log=print, quiet=None) -> dict:
     for impl in impls:
         if quiet is not None:
             quiet()
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.fullrun",
-            "--impl",
+        runs[impl] = _run_in_process(
             impl,
-            "--iters",
-            str(config.conv_run_iters),
-            "--batch-size",
-            str(config.conv_batch),
-        ]
-        if config.full_synthetic or data_dir is None:
-            command += ["--synthetic", config.full_synthetic or "60000,10000"]
-        else:
-            command += ["--data-dir", str(data_dir)]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=CHECKOUT)
-        if done.returncode != 0:
-            message = f"conv run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
-            raise RuntimeError(message)
-        runs[impl] = json.loads(done.stdout.strip().splitlines()[-1])
+            iters=config.conv_run_iters,
+            batch=config.conv_batch,
+            data_dir=data_dir,
+            synthetic=config.full_synthetic or (None if data_dir else "60000,10000"),
+            threads=threads,
+        )
         log(
             f"  conv run {impl}: {runs[impl]['run_seconds']:.1f} s, "
             f"{runs[impl]['peak_rss_mib']:.0f} MiB, test acc {runs[impl]['test_accuracy']:.4f}"
