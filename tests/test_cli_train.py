@@ -251,3 +251,125 @@ def test_predict_without_pillow_says_how_to_install_it(trained, tmp_path, monkey
     code, stdout, stderr = run_cli("predict", out / "model.npz", tmp_path / "digit.png")
     _assert_one_line_error(code, stdout, stderr, "needs Pillow", "pip install 'backprop[image]'")
     assert code == 2
+
+
+# -- divergence, output folder, memory, data folders ------------------------------------------
+
+
+def test_a_learning_rate_that_explodes_stops_with_exit_1_and_a_suggestion_that_trains(tmp_path):
+    # Before: the loss jumped to 346 at iteration 6, the ReLUs died, accuracy stayed at
+    # chance (0.1000) and the run exited 0 without a word.
+    code, stdout, stderr = run_cli(
+        "train", "--lr", 10, "--iters", 300, "--quiet", "--out", tmp_path / "bad"
+    )
+    assert code == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    message = lines[0]
+    assert message.startswith("backprop train: stopped: training stopped at iteration ")
+    assert "more than 10 times the initial loss" in message
+    assert "the learning rate --lr 10 is too high: try --lr " in message
+    assert "no checkpoint was saved: it diverged before the first epoch ended" in message
+    assert "test accuracy" not in stdout
+    suggested = re.search(r"try --lr (\S+?);", message).group(1)
+    assert float(suggested) < 10
+    assert (tmp_path / "bad" / "history.json").exists()
+    assert not (tmp_path / "bad" / "model.npz").exists()
+
+    code, stdout, stderr = run_cli(
+        "train", "--lr", suggested, "--iters", 100, "--quiet", "--out", tmp_path / "good"
+    )
+    assert code == 0, stderr
+    assert "batch 100, 100 iterations (1 epoch of 100)" in stdout.splitlines()[0]  # not 1 epochs
+    history = json.loads((tmp_path / "good" / "history.json").read_text())
+    assert max(history["loss"]) < 10 * history["loss"][0]
+    assert history["test_acc"][-1] > 0.5
+
+
+def test_an_empty_out_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info, contextlib.redirect_stderr(io.StringIO()) as err:
+        main(["train", "--out", "", "--iters", "1"])
+    assert info.value.code == 2
+    assert "argument --out: the output folder name is empty" in err.getvalue()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_network_too_large_for_memory_is_refused_before_allocating(tmp_path):
+    code, stdout, stderr = run_cli("train", "--hidden", 1_000_000_000, "--out", tmp_path / "r")
+    _assert_one_line_error(
+        code,
+        stdout,
+        stderr,
+        "backprop train: error: --hidden 1000000000: training this network would take about ",
+        "(795,000,000,010 float32 parameters of 4 bytes",
+        "choose smaller --hidden sizes",
+    )
+    assert code == 2
+
+
+def test_training_memory_is_parameters_times_copies_plus_a_batch():
+    from backprop.cli.train import training_memory
+
+    # 784-50-10: W1 784·50 + b1 50 + W2 50·10 + b2 10 = 39,760 parameters
+    parameters, needed = training_memory([784, 50, 10], "float64", 2, 100)
+    assert parameters == 39_760
+    assert needed == (39_760 * (2 + 2) + 4 * 100 * (784 + 50 + 10)) * 8
+
+
+def test_too_many_iterations_are_refused(tmp_path):
+    code, stdout, stderr = run_cli("train", "--iters", 10**30, "--out", tmp_path / "r")
+    _assert_one_line_error(code, stdout, stderr, "--iters must be at most 1,000,000,000")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_data_dir_that_does_not_exist_is_refused(trained, tmp_path, command):
+    out, _ = trained
+    missing = tmp_path / "nowhere"
+    argv = [out / "model.npz"] if command == "evaluate" else ["--out", tmp_path / "run"]
+    code, stdout, stderr = run_cli(command, *argv, "--dataset", "mnist", "--data-dir", missing)
+    _assert_one_line_error(code, stdout, stderr, f"--data-dir {missing}: the folder does not exist")
+    assert code == 2
+    assert not missing.exists()
+
+
+def test_evaluate_reads_the_folder_the_model_was_trained_from(tmp_path, mnist_dir):
+    code, _, stderr = run_cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        mnist_dir,
+        "--iters",
+        20,
+        "--quiet",
+        "--out",
+        tmp_path,
+    )
+    assert code == 0, stderr
+    assert load_checkpoint(tmp_path / "model.npz").metadata["data_dir"] == str(mnist_dir.resolve())
+    # No --data-dir, an empty cache and no network (conftest): only the saved folder works.
+    code, stdout, stderr = run_cli("evaluate", tmp_path / "model.npz")
+    assert code == 0, stderr
+    assert "data: MNIST test set, 10,000 images" in stdout
+
+
+def test_resuming_a_finished_run_says_how_to_continue(trained):
+    out, _ = trained
+    code, stdout, stderr = run_cli("train", "--resume", out / "model.npz", "--quiet")
+    _assert_one_line_error(
+        code, stdout, stderr, "is already at iteration 150, its end; give a larger --iters"
+    )
+
+
+def test_data_errors_name_the_option_not_the_python_argument(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, stderr = run_cli(
+        "train", "--dataset", "mnist", "--data-dir", empty, "--out", tmp_path / "run"
+    )
+    assert code == 2
+    last = stderr.strip().splitlines()[-1]  # after the download's progress line
+    assert last.startswith("backprop train: error: MNIST: could not download")
+    assert last.endswith("or pass the folder that holds them with --data-dir")
+    assert "data_dir=" not in stderr

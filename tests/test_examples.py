@@ -52,3 +52,19 @@ def test_gradient_check_example_small(tmp_path):
     assert all(row.endswith("PASS") for row in rows)
     assert re.search(r"backprop was [\d,]+× faster", out)
     assert lines[-1] == "all PASS"
+
+
+def test_train_neuralnet_learns_on_the_bundled_sample(tmp_path):
+    # The book's 10,000 iterations take a minute; 101 run the same loop with 2 evaluations.
+    out = _run_example("train_neuralnet.py", "--sample", "--iters", "101", cwd=tmp_path)
+    lines = out.splitlines()
+    assert lines[0].startswith("TwoLayerNet(W1=(784, 50), b1=(50,), W2=(50, 10), b2=(10,)")
+    assert lines[0].endswith("on the MNIST sample bundled with backprop")
+    accuracies = [
+        tuple(float(v) for v in line.split("|")[1].split(","))
+        for line in lines
+        if line.startswith("train acc, test acc | ")
+    ]
+    assert len(accuracies) == 2  # iterations 0 and 100 (100 per epoch of 10,000 images)
+    assert accuracies[0][1] < 0.2 < 0.6 < accuracies[-1][1]  # chance, then learning
+    assert re.fullmatch(r"final loss \d\.\d{4}", lines[-1])

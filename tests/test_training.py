@@ -23,7 +23,9 @@ from backprop.training import (
     confusion_matrix,
     iterate_minibatches,
     predict_labels,
+    resume,
 )
+from backprop.training.callbacks import DivergenceStop, EpochLog, ModelCheckpoint, ProgressBar
 
 
 def blobs(n: int, seed: int = 0, classes: int = 3):
@@ -48,7 +50,7 @@ def images(n: int, seed: int = 0):
 def make_trainer(x, t, *, seed=0, dtype="float64", **options):
     network = TwoLayerNet(x.shape[1], 8, int(t.max()) + 1, 0.1, seed=seed, dtype=dtype)
     options.setdefault("optimizer", SGD(lr=0.3))
-    options.setdefault("progress", "none")
+    options.setdefault("verbose", False)
     return Trainer(network, x, t, seed=seed, **options)
 
 
@@ -74,7 +76,7 @@ def test_learns_a_tiny_problem():
         epochs=20,
         batch_size=20,
         seed=0,
-        progress="none",
+        verbose=False,
     )
     history = trainer.train()
     assert history.test_acc[-1] > 0.95
@@ -85,7 +87,7 @@ def test_learns_uint8_images_with_a_multilayer_net_in_float32():
     x, t = images(400)
     network = MultiLayerNet(16, [12, 12], 4, seed=0, dtype="float32")
     trainer = Trainer(
-        network, x, t, optimizer=Adam(lr=0.01), epochs=10, batch_size=32, seed=0, progress="none"
+        network, x, t, optimizer=Adam(lr=0.01), epochs=10, batch_size=32, seed=0, verbose=False
     )
     history = trainer.train()
     assert history.train_acc[-1] > 0.95
@@ -230,7 +232,7 @@ def test_works_with_any_network_of_the_protocol():
     x, t = blobs(60)
     plain = ProtocolOnly(TwoLayerNet(2, 8, 3, 0.1, seed=0))
     trainer = Trainer(
-        plain, x, t, optimizer=SGD(lr=0.3), epochs=2, batch_size=20, seed=0, progress="none"
+        plain, x, t, optimizer=SGD(lr=0.3), epochs=2, batch_size=20, seed=0, verbose=False
     )
     trainer.train()
     assert plain.loss_calls == 6
@@ -251,12 +253,15 @@ def test_rejects_an_object_without_the_protocol():
 @pytest.mark.parametrize(
     ("options", "error", "match"),
     [
-        ({"batch_size": 0}, ValueError, r"batch_size must be between 1 and .* \(20\), got 0"),
-        ({"batch_size": 21}, ValueError, r"batch_size must be between 1 .* got 21"),
-        ({"epochs": 0}, ValueError, "epochs must be an integer ≥ 1, got 0"),
-        ({"iters": -3}, ValueError, "iters must be an integer ≥ 1, got -3"),
+        ({"batch_size": 0}, ValueError, "mini_batch_size must be an integer from 1 to"),
+        ({"batch_size": 21}, ValueError, r"at most the number of training samples \(20\), got 21"),
+        ({"epochs": 0}, ValueError, "epochs must be an integer from 1 to 500,000,000, got 0"),
+        ({"iters": -3}, ValueError, "iters must be an integer from 1 to 1,000,000,000, got -3"),
+        ({"iters": 10**30}, ValueError, "iters must be an integer from 1 to 1,000,000,000"),
         ({"epochs": 1, "iters": 5}, ValueError, "give epochs or iters, not both"),
-        ({"progress": "loud"}, ValueError, "progress must be one of auto, bar, log, none"),
+        ({"mini_batch_size": 5}, ValueError, "give mini_batch_size or batch_size, not both"),
+        ({"validation_split": 1.0}, ValueError, "validation_split must be a fraction"),
+        ({"callbacks": [print]}, TypeError, "is not a Callback"),
         ({"optimizer": "adamw"}, ValueError, "optimizer must be one of sgd, momentum"),
     ],
 )
@@ -283,7 +288,7 @@ def test_bad_data():
 def test_shape_errors_are_not_mistaken_for_divergence():
     network = TwoLayerNet(3, 4, 3, seed=0)
     x, t = np.ones((10, 2)), np.zeros(10, dtype=int)
-    trainer = Trainer(network, x, t, batch_size=5, progress="none")
+    trainer = Trainer(network, x, t, batch_size=5, verbose=False)
     with pytest.raises(ValueError, match="x has 2 features, W expects 3"):
         trainer.train()
 
@@ -294,7 +299,9 @@ def test_shape_errors_are_not_mistaken_for_divergence():
 def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path):
     x, t = images(100)
     path = tmp_path / "model.npz"
-    trainer = make_trainer(x, t, dtype="float32", epochs=2, batch_size=10, checkpoint=path)
+    trainer = make_trainer(
+        x, t, dtype="float32", epochs=2, batch_size=10, callbacks=[ModelCheckpoint(path)]
+    )
     trainer.train()
     good = load_checkpoint(path)
     good_bytes = path.read_bytes()
@@ -305,7 +312,7 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_
     message = str(info.value)
     assert "training stopped at iteration 2" in message
     assert "the loss became" in message
-    assert "learning rate lr=1e+25 is probably too high" in message
+    assert "the learning rate lr=1e+25 is too high: try lr=0.01" in message
     assert f"the last good checkpoint is {path} (iteration 20)" in message
     assert info.value.checkpoint == path
     assert path.read_bytes() == good_bytes
@@ -323,7 +330,7 @@ def test_divergence_in_the_first_epoch_says_no_checkpoint_was_saved(tmp_path):
         epochs=2,
         batch_size=10,
         optimizer=SGD(lr=1e25),
-        checkpoint=tmp_path / "m.npz",
+        callbacks=[ModelCheckpoint(tmp_path / "m.npz")],
     )
     with pytest.raises(TrainingDiverged, match="no checkpoint was saved: it diverged before"):
         trainer.train()
@@ -334,7 +341,11 @@ def test_divergence_in_the_first_epoch_says_no_checkpoint_was_saved(tmp_path):
 def test_checkpoint_interval(tmp_path, interval, saved_at):
     x, t = blobs(40)
     trainer = make_trainer(
-        x, t, epochs=3, batch_size=10, checkpoint=tmp_path / "m.npz", checkpoint_interval=interval
+        x,
+        t,
+        epochs=3,
+        batch_size=10,
+        callbacks=[ModelCheckpoint(tmp_path / "m.npz", interval=interval)],
     )
     saves = []
     save = trainer.save_checkpoint
@@ -351,7 +362,7 @@ def test_a_nan_loss_from_a_protocol_network_stops_training():
 
     x, t = blobs(40)
     net = NaNAfterTwo(TwoLayerNet(2, 4, 3, seed=0))
-    trainer = Trainer(net, x, t, epochs=2, batch_size=10, progress="none")
+    trainer = Trainer(net, x, t, epochs=2, batch_size=10, verbose=False)
     with pytest.raises(TrainingDiverged, match=r"iteration 3 .*NaN"):
         trainer.train()
 
@@ -373,7 +384,7 @@ def test_history_files(tmp_path):
         iters=14,
         batch_size=10,
         seed=0,
-        progress="none",
+        verbose=False,
     ).train()
     history.save_json(tmp_path / "h.json")
     history.save_csv(tmp_path / "h.csv")
@@ -413,8 +424,8 @@ def test_log_lines_one_per_epoch():
         epochs=3,
         batch_size=10,
         seed=0,
-        progress="log",
-        stream=stream,
+        verbose=False,
+        callbacks=[EpochLog(stream)],
     ).train()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3
@@ -424,7 +435,9 @@ def test_log_lines_one_per_epoch():
 
 def test_progress_bar_goes_to_stderr(capsys):
     x, t = blobs(30)
-    make_trainer(x, t, epochs=2, batch_size=10, progress="bar").train()
+    make_trainer(
+        x, t, epochs=2, batch_size=10, callbacks=[ProgressBar(kind="terminal"), EpochLog()]
+    ).train()
     captured = capsys.readouterr()
     assert captured.out.count("epoch ") == 2
     assert "img" in captured.err
@@ -448,8 +461,10 @@ def test_resume_continues_bit_for_bit(tmp_path, optimizer, sample_with_replaceme
     straight.train()
 
     path = tmp_path / "model.npz"
-    make_trainer(x, t, optimizer=optimizer(), checkpoint=path, **options, **first).train()
-    resumed = Trainer.from_checkpoint(path, x, t, progress="none", **total)
+    make_trainer(
+        x, t, optimizer=optimizer(), callbacks=[ModelCheckpoint(path)], **options, **first
+    ).train()
+    resumed = resume(path, (x, t), verbose=False, **total)
     assert resumed.iteration == first.get("iters", 2 * 10)
     history = resumed.train()
     assert params_bytes(resumed.network) == params_bytes(straight.network)
@@ -483,12 +498,12 @@ def test_an_interrupted_run_resumes_to_its_own_length(tmp_path):
         epochs=3,
         batch_size=10,
         seed=0,
-        checkpoint=path,
-        progress="none",
+        callbacks=[ModelCheckpoint(path)],
+        verbose=False,
     )
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
-    resumed = Trainer.from_checkpoint(path, x, t, progress="none")
+    resumed = resume(path, (x, t), verbose=False)
     assert (resumed.iteration, resumed.target_iteration) == (4, 12)
     resumed.train()
     straight = make_trainer(x, t, epochs=3, batch_size=10)
@@ -499,13 +514,13 @@ def test_an_interrupted_run_resumes_to_its_own_length(tmp_path):
 def test_resume_errors(tmp_path):
     x, t = blobs(40)
     path = tmp_path / "model.npz"
-    make_trainer(x, t, epochs=1, batch_size=10, checkpoint=path).train()
-    with pytest.raises(ValueError, match="trained with batch_size=10; resuming needs the same"):
-        Trainer.from_checkpoint(path, x, t, batch_size=20)
+    make_trainer(x, t, epochs=1, batch_size=10, callbacks=[ModelCheckpoint(path)]).train()
+    with pytest.raises(ValueError, match=r"these differ: batch_size=20 \(saved: 10\)"):
+        resume(path, (x, t), batch_size=20)
     with pytest.raises(ValueError, match="trained on 40 samples, the training data given has 39"):
-        Trainer.from_checkpoint(path, x[:39], t[:39])
+        resume(path, (x[:39], t[:39]))
     with pytest.raises(ValueError, match="nothing to do: training is already at iteration 4"):
-        Trainer.from_checkpoint(path, x, t, epochs=1).train()
+        resume(path, (x, t), epochs=1, verbose=False).train()
 
 
 # -- the book's names and train_step ----------------------------------------------------------
@@ -537,3 +552,55 @@ def test_book_signature_and_train_step_converts_uint8_batches():
         np.testing.assert_allclose(network.params[key], before[key] - 0.1 * grads[key], rtol=1e-5)
     history = trainer.train()
     assert isinstance(history, History)
+
+
+def test_the_books_lists_and_evaluate_sample_num_per_epoch():
+    x, t = images(200)
+    network = TwoLayerNet(16, 8, 4, 0.1, seed=0)
+    sizes = []
+    accuracy_of = network.accuracy
+    network.accuracy = lambda x, t: sizes.append(len(x)) or accuracy_of(x, t)
+    trainer = Trainer(
+        network,
+        x,
+        t,
+        x[:60],
+        t[:60],
+        epochs=3,
+        mini_batch_size=50,
+        optimizer="sgd",
+        optimizer_param={"lr": 0.3},
+        evaluate_sample_num_per_epoch=10,
+        verbose=False,
+    )
+    trainer.train()
+    # train and test sets after each epoch: the first 10 samples, then all of them at the end
+    assert sizes == [10, 10, 10, 10, 200, 60]
+    assert len(trainer.train_loss_list) == 12
+    assert trainer.train_acc_list == trainer.history.train_acc and len(trainer.train_acc_list) == 3
+    assert trainer.test_acc_list == trainer.history.test_acc
+    assert trainer.history.train_loss_list is trainer.history.loss
+
+
+def test_an_optimizer_instance_and_its_hyperparameters_do_not_mix():
+    x, t = images(100)
+    network = TwoLayerNet(16, 8, 4, seed=0)
+    optimizer = Adam(lr=0.01)
+    assert Trainer(network, x, t, optimizer=optimizer, verbose=False).optimizer is optimizer
+    with pytest.raises(ValueError, match="optimizer_param applies only when optimizer is given"):
+        Trainer(network, x, t, optimizer=optimizer, optimizer_param={"lr": 1}, verbose=False)
+
+
+@pytest.mark.parametrize(
+    ("progress", "kinds"),
+    [
+        ("none", [DivergenceStop]),
+        ("log", [DivergenceStop, EpochLog]),
+        ("auto", [DivergenceStop, ProgressBar, EpochLog]),
+    ],
+)
+def test_the_earlier_progress_option(progress, kinds):
+    x, t = images(100)
+    network = TwoLayerNet(16, 8, 4, seed=0)
+    trainer = Trainer(network, x, t, progress=progress)
+    assert [type(c) for c in trainer.callbacks] == kinds

@@ -23,6 +23,10 @@ File layout (a NumPy ``.npz`` archive, i.e. a zip of ``.npy`` files)
 
 Writing goes to a temporary file in the same folder, is fsynced, then renamed over the
 target, so an interrupted save leaves the previous checkpoint intact.
+
+Training saves through ``backprop.training.ModelCheckpoint`` (``Trainer.save_checkpoint``) and
+continues a run with ``backprop.training.resume(path, data)``, which reads the file once with
+:func:`load_checkpoint` and checks the ``training`` state before using it.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from backprop.datasets import DATASETS, load_dataset
+from backprop.datasets import DATASETS, DatasetError, load_dataset
 
 DATASET_NAMES = tuple(DATASETS)
 
@@ -22,7 +24,39 @@ def load_data(name: str, data_dir):
     is made (for MNIST: 55 MB of uint8 instead of 220 MB of float32 or 440 MB of float64).
     """
     check_dataset(name)
-    return load_dataset(name, normalize=False, dtype=np.uint8, data_dir=data_dir)
+    if data_dir is not None:
+        data_dir = check_data_dir(data_dir, name)
+    try:
+        return load_dataset(name, normalize=False, dtype=np.uint8, data_dir=data_dir)
+    except DatasetError as exc:
+        raise DatasetError(in_cli_words(str(exc))) from None
+
+
+def check_data_dir(data_dir, dataset: str) -> Path:
+    """``--data-dir`` as a Path, refused when it is not an existing folder (the loader would
+    otherwise download into a new folder, hiding a typing mistake)."""
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise FileNotFoundError(
+            f"--data-dir {data_dir}: the folder does not exist (to download {dataset} into "
+            f"it: backprop download --dataset {dataset} --data-dir {data_dir})"
+        )
+    if not data_dir.is_dir():
+        raise NotADirectoryError(f"--data-dir {data_dir}: not a folder")
+    return data_dir
+
+
+def in_cli_words(message: str) -> str:
+    """A library message with its Python argument names as the command line spells them."""
+    return message.replace("as data_dir= (--data-dir)", "with --data-dir").replace(
+        "as data_dir=", "with --data-dir"
+    )
+
+
+def plural(count, word: str) -> str:
+    """``1 epoch``, ``2 epochs``, ``1.5 epochs``, ``10,000 iterations``."""
+    shown = f"{count:,}" if isinstance(count, int) else f"{count:.4g}"
+    return f"{shown} {word}" + ("" if count == 1 else "s")
 
 
 def describe_data(name: str, x_train, x_test) -> str:

@@ -1,6 +1,9 @@
 """``backprop evaluate MODEL``: accuracy and confusion matrix of a saved network on a test set.
 
-The dataset defaults to the one the model was trained on (from the checkpoint's metadata).
+The dataset defaults to the one the model was trained on (from the checkpoint's metadata: the
+bundled sample, mnist or fashion-mnist), read from the folder it was trained from when that
+still exists, else from ``--data-dir`` or the cache. A ``--data-dir`` that does not exist is
+refused (it would otherwise download into a new folder).
 The last line printed is ``test accuracy 0.9712``.
 """
 
@@ -67,6 +70,21 @@ def format_confusion_matrix(matrix: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+def _data_dir(args: argparse.Namespace, metadata: dict, dataset: str):
+    """--data-dir, else the folder the model was trained from (if it still exists)."""
+    if args.data_dir is not None:
+        if DATASETS[dataset].bundled:
+            raise ValueError(
+                f"--data-dir is for --dataset mnist or fashion-mnist; the {dataset} dataset is "
+                f"bundled (got --data-dir {args.data_dir})"
+            )
+        return args.data_dir
+    saved = metadata.get("data_dir")
+    if metadata.get("dataset") == dataset and isinstance(saved, str) and Path(saved).is_dir():
+        return saved
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.model)
     network = checkpoint.network
@@ -82,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}: the network has {num_classes} outputs, the {dataset} dataset has "
             f"{DATASETS[dataset].num_classes} classes"
         )
-    (_, _), (x_test, t_test) = load_data(dataset, args.data_dir)
+    (_, _), (x_test, t_test) = load_data(dataset, _data_dir(args, checkpoint.metadata, dataset))
     input_size = network.config()["input_size"]
     if x_test[0].size != input_size:
         raise ValueError(
