@@ -1,23 +1,25 @@
 """The benchmark suite in its smoke mode: it runs to the end and prints its table.
 
 No timing is asserted anywhere: the figures of a smoke run mean nothing, and a unit test must
-not depend on how busy the machine is. The full benchmark is ``python -m backprop.bench``.
+not depend on how busy the machine is. The full benchmark is ``python -m benchmarks`` from the
+root of a checkout (``benchmarks/`` is not installed with the package; pytest runs from the root).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
 import numpy as np
 import pytest
 
-from backprop.bench import cli, report
-from backprop.bench.data import read_idx, synthetic_data
-from backprop.bench.numpy_impl import step_flops
-from backprop.bench.reference import BookTwoLayerNet
-from backprop.bench.timing import interleave
+from benchmarks import cli, report
+from benchmarks.data import read_idx, synthetic_data
+from benchmarks.library import book_call_step, library_step
+from benchmarks.numpy_impl import step_flops
+from benchmarks.reference import BookTwoLayerNet, book_one_hot
+from benchmarks.reference_convnet import BookSimpleConvNet, book_col2im, book_im2col
+from benchmarks.timing import interleave
 
 
 @pytest.mark.slow
@@ -27,6 +29,12 @@ def test_smoke_run_completes_and_prints_a_table(tmp_path, capsys):
     assert code == 0
     assert "| contender | median µs/step |" in out
     assert "## 1. Book-config training step" in out
+    assert "## 1b. Book call" in out
+    assert "| book call, float32 batches (section 1b) |" in out
+    assert "## 7. SimpleConvNet step" in out
+    assert "`library-conv`" in out  # its figures, or "not available" without SimpleConvNet
+    assert "| Conv1.backward: col2im (dx, unused: the first layer) |" in out
+    assert "## 7b." not in out  # the SimpleConvNet runs only when asked for
     assert "## 2. Full book run" in out
     assert (tmp_path / "results.md").read_text(encoding="utf-8") in out
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
@@ -104,6 +112,82 @@ def test_reference_gradient_matches_the_library(rng):
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-10, atol=1e-12)
 
 
+def test_book_call_is_the_books_loop_body(rng):
+    """gradient + update on x_train[batch_mask]: the same weights as the book's loop."""
+    from backprop.networks import TwoLayerNet
+
+    net = TwoLayerNet(6, 5, 3, seed=1)
+    ref = BookTwoLayerNet(6, 5, 3, random=np.random.RandomState(0))
+    for key in ref.params:
+        ref.params[key][...] = net.params[key]
+    x = rng.random((20, 6))
+    t = rng.integers(0, 3, 20)
+    step = book_call_step(net, x, t, batch_size=4, lr=0.1, seed=7)
+    random = np.random.RandomState(7)
+    for _ in range(3):
+        step()
+        batch_mask = random.choice(20, 4)
+        grad = ref.gradient(x[batch_mask], np.eye(3)[t[batch_mask]])
+        for key in ref.params:
+            ref.params[key] -= 0.1 * grad[key]
+    for key in ref.params:
+        np.testing.assert_allclose(net.params[key], ref.params[key], rtol=1e-10, atol=1e-12)
+
+
+def test_library_step_is_one_train_step_on_a_uint8_batch(rng):
+    """The first batch of a shuffled epoch, x / 255, one SGD step: as the book computes it."""
+    from backprop.networks import TwoLayerNet
+
+    x = rng.integers(0, 256, (30, 6), dtype=np.uint8)
+    t = rng.integers(0, 3, 30).astype(np.uint8)
+    net = TwoLayerNet(6, 5, 3, seed=1, dtype="float32")
+    ref = BookTwoLayerNet(6, 5, 3, random=np.random.RandomState(0))
+    for key in ref.params:
+        ref.params[key][...] = net.params[key]
+    loss = library_step(net, x, t, batch_size=10, lr=0.1, seed=3)()
+    index = np.random.default_rng(3).permutation(30)[:10]
+    x_batch, t_batch = x[index] / 255.0, np.eye(3)[t[index]]
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(ref.loss(x_batch, t_batch), rel=1e-5)
+    grad = ref.gradient(x_batch, t_batch)
+    for key in ref.params:
+        assert net.params[key].dtype == np.float32
+        expected = ref.params[key] - 0.1 * grad[key]
+        np.testing.assert_allclose(net.params[key], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_book_col2im_is_the_adjoint_of_im2col(rng):
+    """<im2col(x), c> = <x, col2im(c)>: col2im adds every window back where im2col took it."""
+    x = rng.standard_normal((2, 3, 7, 6))
+    for filter_h, filter_w, stride, pad in ((3, 3, 1, 0), (2, 2, 2, 0), (3, 2, 2, 1)):
+        col = book_im2col(x, filter_h, filter_w, stride, pad)
+        c = rng.standard_normal(col.shape)
+        back = book_col2im(c, x.shape, filter_h, filter_w, stride, pad)
+        assert back.shape == x.shape
+        assert np.sum(col * c) == pytest.approx(np.sum(x * back), rel=1e-12)
+
+
+def test_book_simple_convnet_gradient_matches_the_numerical_gradient(rng):
+    conv_param = {"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1}
+    net = BookSimpleConvNet(
+        (1, 6, 6), conv_param, 4, 3, weight_init_std=0.5, random=np.random.RandomState(0)
+    )
+    x = rng.random((3, 1, 6, 6))
+    t = book_one_hot(rng.integers(0, 3, 3), classes=3)
+    grads = net.gradient(x, t)
+    for key, param in net.params.items():
+        numeric = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            kept = param[i]
+            param[i] = kept + 1e-5
+            plus = net.loss(x, t)
+            param[i] = kept - 1e-5
+            minus = net.loss(x, t)
+            param[i] = kept
+            numeric[i] = (plus - minus) / 2e-5
+        np.testing.assert_allclose(grads[key], numeric, rtol=1e-5, atol=1e-8, err_msg=key)
+
+
 def test_step_flops_counts_no_input_gradient_for_the_first_layer():
     # forward 2·N·(D·H + H·C); backward dW both layers, dx only of the second
     assert step_flops([784, 50, 10], 100) == 2 * 100 * (784 * 50 * 2 + 50 * 10 * 3)
@@ -123,8 +207,12 @@ def test_read_idx_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
-def test_smoke_book_step_with_the_pytorch_worker(tmp_path, capsys):
-    code = cli.main(["--smoke", "--only", "book", "--quiet", "--out", str(tmp_path)])
+def test_smoke_book_step_and_call_with_the_pytorch_worker(tmp_path, capsys, torch):
+    code = cli.main(["--smoke", "--only", "book,call", "--quiet", "--out", str(tmp_path)])
     assert code == 0
-    assert "`torch-f32`" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    call = out[out.index("## 1b. Book call") :]
+    assert "`torch-f32`" in out[: out.index("## 1b. Book call")]
+    assert "`torch-f32`" in call
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert "call-32/torch-f32" in results["book_call"]["ratios"]

@@ -1,10 +1,11 @@
 """Where the time of a training step goes: per-part breakdowns and per-operation costs.
 
-``library_breakdown`` runs the library's training step (the body of ``Trainer``'s loop) with
-every layer's ``forward``/``backward`` and its ``MatMul`` node timed, so that the step splits
-into: batch draw, batch conversion, matrix products, the rest of each layer, the network's own
-code between layers, the loss check and the optimizer. ``reference_breakdown`` does the same
-for the book's loop. The timers wrap methods of *these instances only*, inside the benchmark.
+``library_breakdown`` runs the library's training step (``Trainer.train_step``) with every
+layer's ``forward``/``backward`` and its ``MatMul`` node timed, so that the step splits into:
+batch draw, batch gather, the conversion inside ``train_step``, matrix products, the rest of
+each layer, the network's own code between layers and the optimizer. ``reference_breakdown``
+does the same for the book's loop. The timers wrap methods of *these instances only*, inside
+the benchmark.
 
 ``micro_ops`` times single NumPy operations at the book's shapes (float32, batch 100), each
 against its alternative, to price concrete changes to the library's hot path.
@@ -22,10 +23,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from backprop.bench import reference
-from backprop.bench.library import EpochSampler
-from backprop.optimizers import SGD
-from backprop.training import as_input
+from benchmarks import reference
+from benchmarks.library import epoch_batches, library_trainer
 
 __all__ = ["cprofile_text", "library_breakdown", "micro_ops", "reference_breakdown"]
 
@@ -65,7 +64,11 @@ def _rows(parts: dict[str, float], steps: int, total: float) -> list[dict]:
 def library_breakdown(
     network, x_train, t_train, *, batch_size, lr=0.1, steps=2000, seed=0, warmup=200
 ):
-    """Per-part µs of the library's training step on ``network`` (instrumented copy)."""
+    """Per-part µs of ``Trainer.train_step`` on ``network``, with its calls timed.
+
+    The step is the library's own (``library_step``'s trainer); timers wrap this network's
+    layers, its ``loss_and_gradient`` and this trainer's ``optimizer.update``.
+    """
     clock = _Clock()
     for name, layer in network.layers.items():
         matmul = getattr(layer, "_matmul", None)
@@ -76,34 +79,27 @@ def library_breakdown(
         clock.wrap(layer, "backward", f"{name}.backward")
     clock.wrap(network.last_layer, "forward", "SoftmaxWithLoss.forward")
     clock.wrap(network.last_layer, "backward", "SoftmaxWithLoss.backward")
-    optimizer = SGD(lr=lr)
-    params = network.params
-    dtype = next(iter(params.values())).dtype
-    draw = EpochSampler(len(x_train), batch_size, np.random.default_rng(seed))
     t_train = np.asarray(t_train).astype(np.int64)
+    trainer = library_trainer(network, x_train, t_train, batch_size=batch_size, lr=lr)
+    clock.wrap(network, "loss_and_gradient", "loss_and_gradient")
+    clock.wrap(trainer.optimizer, "update", "optimizer.update")
+    draw = epoch_batches(len(x_train), batch_size, np.random.default_rng(seed))
     parts: dict[str, float] = defaultdict(float)
     c = time.perf_counter
 
     def one_step(record: bool):
         t0 = c()
-        index = draw()
+        index = next(draw)
         t1 = c()
-        x_batch = as_input(x_train[index], dtype)
+        x_batch = x_train[index]
         t_batch = t_train[index]
         t2 = c()
-        loss, grads = network.loss_and_gradient(x_batch, t_batch)
+        trainer.train_step(x_batch, t_batch)
         t3 = c()
-        finite = math.isfinite(loss)
-        t4 = c()
-        optimizer.update(params, grads)
-        t5 = c()
         if record:
             parts["batch draw (epoch order)"] += t1 - t0
-            parts["batch gather + as_input"] += t2 - t1
-            parts["loss_and_gradient"] += t3 - t2
-            parts["isfinite(loss)"] += t4 - t3
-            parts["optimizer.update"] += t5 - t4
-        return finite
+            parts["batch gather (uint8)"] += t2 - t1
+            parts["train_step"] += t3 - t2
 
     for _ in range(warmup):
         one_step(False)
@@ -119,7 +115,9 @@ def _split_network(parts, seconds, network, steps, total) -> list[dict]:
     """Turn nested timers into exclusive parts: matmuls, rest of layers, network overhead."""
     out: dict[str, float] = {}
     out["batch draw (epoch order)"] = parts["batch draw (epoch order)"]
-    out["batch gather + as_input"] = parts["batch gather + as_input"]
+    out["batch gather (uint8)"] = parts["batch gather (uint8)"]
+    inner = seconds["loss_and_gradient"] + seconds["optimizer.update"]
+    out["train_step: as_input + call"] = parts["train_step"] - inner
     layer_total = 0.0
     matmul_total = 0.0
     for name, layer in network.layers.items():
@@ -138,9 +136,8 @@ def _split_network(parts, seconds, network, steps, total) -> list[dict]:
         whole = seconds.get(f"SoftmaxWithLoss.{phase}", 0.0)
         out[f"SoftmaxWithLoss.{phase}"] = whole
         layer_total += whole
-    out["network code between layers"] = parts["loss_and_gradient"] - layer_total
-    out["isfinite(loss)"] = parts["isfinite(loss)"]
-    out["optimizer.update"] = parts["optimizer.update"]
+    out["network code between layers"] = seconds["loss_and_gradient"] - layer_total
+    out["optimizer.update"] = seconds["optimizer.update"]
     out["loop (timers, call)"] = total - sum(parts.values())
     rows = _rows(out, steps, total)
     rows.insert(
@@ -363,3 +360,89 @@ def cprofile_text(step, steps: int = 2000, top: int = 18) -> str:
     lines = [line for line in stream.getvalue().splitlines() if line.strip()]
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
     return "\n".join(lines[start - 1 : start + top + 1] if start else lines)
+
+
+def _median_seconds(function, repeat: int = 5) -> float:
+    function()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def conv_reference_breakdown(
+    x_images, t_one_hot, *, batch_size=100, lr=0.1, steps=10, seed=0, repeat=5
+) -> dict:
+    """Where the book's SimpleConvNet step spends its time.
+
+    ``layers``: each layer's forward and backward, timed over ``steps`` steps (gradient + SGD
+    update) by wrapping this network's layer methods. ``operations``: the pieces of the
+    convolution and pooling layers (im2col, the matrix products, col2im, max/argmax), each run
+    alone on the arrays of the last step (median of ``repeat``), so they are comparable to
+    the layer times but need not add up to them exactly.
+    """
+    from benchmarks.reference_convnet import BookSimpleConvNet, book_col2im, book_im2col
+
+    random = np.random.RandomState(seed)
+    network = BookSimpleConvNet(random=random)
+    clock = _Clock()
+    for name, layer in network.layers.items():
+        clock.wrap(layer, "forward", f"{name}.forward")
+        clock.wrap(layer, "backward", f"{name}.backward")
+    clock.wrap(network.last_layer, "forward", "SoftmaxWithLoss.forward")
+    clock.wrap(network.last_layer, "backward", "SoftmaxWithLoss.backward")
+    n = len(x_images)
+
+    def step():
+        batch_mask = random.choice(n, batch_size)
+        grads = network.gradient(x_images[batch_mask], t_one_hot[batch_mask])
+        for key in network.params:
+            network.params[key] -= lr * grads[key]
+
+    step()
+    clock.seconds.clear()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    total = time.perf_counter() - start
+    parts = dict(clock.seconds)
+    parts["batch draw, update, network code"] = total - sum(parts.values())
+    layers = _rows(parts, steps, total)
+
+    conv, pool = network.layers["Conv1"], network.layers["Pool1"]
+    FN, C, FH, FW = conv.W.shape
+    x, col, col_W = conv.x, conv.col, conv.col_W
+    rng = np.random.default_rng(seed)
+    dout = rng.standard_normal((col.shape[0], FN))
+    dcol = np.dot(dout, col_W.T)
+    pool_col = book_im2col(pool.x, pool.pool_h, pool.pool_w, pool.stride).reshape(
+        -1, pool.pool_h * pool.pool_w
+    )
+    pool_dcol = rng.standard_normal((pool_col.shape[0] // C, C * pool.pool_h * pool.pool_w))
+    operations = {
+        "Conv1.forward: im2col": lambda: book_im2col(x, FH, FW, conv.stride, conv.pad),
+        "Conv1.forward: product col · W": lambda: np.dot(col, col_W),
+        "Conv1.backward: products dW = colᵀ · dout, dcol = dout · Wᵀ": lambda: (
+            np.dot(col.T, dout),
+            np.dot(dout, col_W.T),
+        ),
+        "Conv1.backward: col2im (dx, unused: the first layer)": lambda: book_col2im(
+            dcol, x.shape, FH, FW, conv.stride, conv.pad
+        ),
+        "Pool1.forward: im2col": lambda: book_im2col(pool.x, pool.pool_h, pool.pool_w, pool.stride),
+        "Pool1.forward: max and argmax": lambda: (
+            np.argmax(pool_col, axis=1),
+            np.max(pool_col, axis=1),
+        ),
+        "Pool1.backward: col2im": lambda: book_col2im(
+            pool_dcol, pool.x.shape, pool.pool_h, pool.pool_w, pool.stride
+        ),
+    }
+    step_seconds = total / steps
+    ops = []
+    for name, function in operations.items():
+        seconds = _median_seconds(function, repeat)
+        ops.append({"part": name, "us": seconds * 1e6, "share": seconds / step_seconds})
+    return {"layers": layers, "operations": ops, "steps": steps}

@@ -7,7 +7,8 @@ its blocks with the NumPy contenders' (pausing between them so that the idle poo
 go to sleep).
 
 Protocol (one JSON object per line on stdin, one reply per line on stdout):
-``{"make": NAME, "kind": "mnist"|"tiny", "sizes": [...], "batch": B, "lr": LR}`` → ``"ok"``;
+``{"make": NAME, "kind": "mnist"|"tiny"|"conv", "sizes": [...], "batch": B, "lr": LR}`` →
+``"ok"`` ("conv": the book's SimpleConvNet, ``sizes`` unused);
 ``{"block": NAME, "steps": N}`` → seconds per step; ``{"info": true}`` → versions and threads;
 end of input ends the process.
 """
@@ -28,13 +29,15 @@ class TorchWorker:
     def __init__(self, *, threads: int, data_dir=None, synthetic: str | None = None):
         import subprocess
 
-        command = [sys.executable, "-m", "backprop.bench.torch_worker", "--threads", str(threads)]
+        from benchmarks import CHECKOUT
+
+        command = [sys.executable, "-m", "benchmarks.torch_worker", "--threads", str(threads)]
         if synthetic:
             command += ["--synthetic", synthetic]
         elif data_dir is not None:
             command += ["--data-dir", str(data_dir)]
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
         )
         self._ask(None)  # the worker says "ready" once torch and the data are loaded
 
@@ -92,15 +95,15 @@ class RemoteContender:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backprop.bench.torch_worker")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_worker")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir")
     parser.add_argument("--synthetic", help="N_TRAIN,N_TEST random images")
     args = parser.parse_args(argv)
 
-    from backprop.bench import torch_impl
-    from backprop.bench.data import load_raw_mnist, synthetic_data
-    from backprop.bench.suite import tiny_data
+    from benchmarks import torch_impl
+    from benchmarks.data import load_raw_mnist, synthetic_data
+    from benchmarks.suite import tiny_data
 
     torch_impl.set_threads(args.threads)
     if args.synthetic:
@@ -115,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         if "info" in message:
             print(json.dumps(torch_impl.torch_info()), flush=True)
         elif "make" in message:
-            if message["kind"] == "tiny":
-                x, t = tiny_data()
+            if message["kind"] == "conv":
+                step = torch_impl.torch_conv_step(
+                    x_train, t_train, batch_size=message["batch"], lr=message["lr"]
+                )
             else:
-                x, t = x_train, t_train
-            step = torch_impl.torch_step(
-                message["sizes"], x, t, batch_size=message["batch"], lr=message["lr"]
-            )
+                x, t = tiny_data() if message["kind"] == "tiny" else (x_train, t_train)
+                step = torch_impl.torch_step(
+                    message["sizes"], x, t, batch_size=message["batch"], lr=message["lr"]
+                )
             steps[message["make"]] = step
             print(json.dumps("ok"), flush=True)
         else:

@@ -35,6 +35,7 @@ __all__ = [
     "BookTwoLayerNet",
     "book_cross_entropy_error",
     "book_load_mnist",
+    "book_one_hot",
     "book_softmax",
     "book_train",
 ]
@@ -179,8 +180,8 @@ class BookTwoLayerNet:
         return f"BookTwoLayerNet(W1={self.params['W1'].shape})"
 
 
-def _book_one_hot(labels, classes=10):
-    # dataset/mnist.py's _change_one_hot_label: a float64 zero matrix filled row by row
+def book_one_hot(labels, classes=10):
+    """dataset/mnist.py's ``_change_one_hot_label``: a float64 zero matrix filled row by row."""
     T = np.zeros((labels.size, classes))
     for idx, row in enumerate(T):
         row[labels[idx]] = 1
@@ -198,7 +199,7 @@ def book_load_mnist(raw, *, image_dtype="float64", one_hot_label=True):
     for x, t in ((x_train, t_train), (x_test, t_test)):
         x = x.astype(image_dtype)
         x /= 255.0
-        out.append((x, _book_one_hot(t) if one_hot_label else t.astype(np.int64)))
+        out.append((x, book_one_hot(t) if one_hot_label else t.astype(np.int64)))
     return out[0], out[1]
 
 

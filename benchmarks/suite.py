@@ -1,7 +1,10 @@
-"""The six benchmarks of issue 5, each returning plain JSON-compatible figures.
+"""The benchmarks of issue 5, each returning plain JSON-compatible figures.
 
 1. ``book_step``: one training step of the book's configuration (784-50-10, batch 100, SGD
-   lr 0.1): the reference, the library (float32 and float64), the hand-written NumPy floor and
+   lr 0.1): the reference, the library through ``Trainer.train_step`` on uint8 batches
+   (float32 and float64), the hand-written NumPy floor and PyTorch, interleaved.
+1b. ``book_call``: the same step where a book reader calls it, ``network.gradient`` then
+   ``optimizer.update`` on float32 batches ``x_train[batch_mask]``, against the reference and
    PyTorch, interleaved.
 2. ``full_runs``: the book's 10,000-iteration run with per-epoch evaluation, each contender in
    its own process (wall time, peak RSS, final accuracy), repeated in rotating order.
@@ -10,6 +13,9 @@
 4. ``tiny_net``: a 2-16-2 step at batch 10, where the fixed cost per step is all there is.
 5. ``tensor_engine``: ``TensorTwoLayerNet`` (the automatic graph) against ``TwoLayerNet``.
 6. ``numerical_gradient``: numerical differentiation against backpropagation, batch 3.
+7. ``conv_step``: one step of the book's SimpleConvNet (chapter 7), the book's code against
+   PyTorch and the library's ``SimpleConvNet``, with where the book's step spends its time.
+   ``conv_runs`` (only on request): a short SimpleConvNet run per process, peak memory.
 """
 
 from __future__ import annotations
@@ -24,14 +30,17 @@ import time
 
 import numpy as np
 
-from backprop.bench import numpy_impl, reference
-from backprop.bench.library import library_step
-from backprop.bench.timing import CpuLoad, interleave
+from benchmarks import CHECKOUT, numpy_impl, reference
+from benchmarks.library import book_call_step, library_step
+from benchmarks.timing import CpuLoad, interleave
 
 __all__ = [
     "Config",
     "big_mlp",
+    "book_call",
     "book_step",
+    "conv_runs",
+    "conv_step",
     "full_runs",
     "numerical_gradient_ratio",
     "profiles",
@@ -50,6 +59,9 @@ class Config:
     book_batch: int = 100
     book_rounds: int = 30
     book_block: int = 25
+    # 1b. book call
+    call_rounds: int = 30
+    call_block: int = 25
     # 2. full runs
     full_iters: int = 10000
     full_batch: int = 100
@@ -80,6 +92,12 @@ class Config:
     # 6. numerical gradient
     numerical_sizes: tuple[int, ...] = (784, 50, 10)
     numerical_batch: int = 3
+    # 7. conv step (the book's SimpleConvNet, 1×28×28, 30 filters 5×5, pool 2×2, 100, 10)
+    conv_batch: int = 100
+    conv_rounds: int = 10
+    conv_block: int = 3
+    conv_profile_steps: int = 10
+    conv_run_iters: int = 600  # one epoch of MNIST
     warmup: int = 2
 
     @classmethod
@@ -88,6 +106,8 @@ class Config:
             smoke=True,
             book_rounds=3,
             book_block=3,
+            call_rounds=3,
+            call_block=3,
             full_iters=60,
             full_batch=50,
             full_repeats=1,
@@ -102,6 +122,11 @@ class Config:
             tensor_rounds=3,
             tensor_block=3,
             numerical_sizes=(20, 10, 3),
+            conv_batch=20,
+            conv_rounds=2,
+            conv_block=1,
+            conv_profile_steps=2,
+            conv_run_iters=20,
             warmup=1,
         )
 
@@ -142,8 +167,11 @@ def _timings_dict(timings, pairs, flops=None) -> dict:
 # 1. book step
 
 
-def reference_step(raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64", seed=0):
-    """The book's loop body: choice, gradient, params update, a second loss() for the log."""
+def reference_step(
+    raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64", seed=0, log_loss=True
+):
+    """The book's loop body: choice, gradient, params update, a second loss() for the log
+    (without it when ``log_loss`` is false: the same calls as the book call)."""
     random = np.random.RandomState(seed)
     x_train, t_train = raw_train
     (x, t), _ = reference.book_load_mnist(
@@ -159,7 +187,9 @@ def reference_step(raw_train, sizes, *, batch_size, lr=0.1, image_dtype="float64
         grad = network.gradient(x_batch, t_batch)
         for key in ("W1", "b1", "W2", "b2"):
             network.params[key] -= lr * grad[key]
-        return network.loss(x_batch, t_batch)
+        if log_loss:
+            return network.loss(x_batch, t_batch)
+        return None
 
     return step
 
@@ -199,7 +229,78 @@ def book_step(raw, config: Config, *, torch=None, log=print) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# 1b. book call
+
+
+def book_call(raw, config: Config, *, torch=None, log=print) -> dict:
+    """The book's loop body with the library: ``network.gradient`` + ``optimizer.update``.
+
+    Data as the book's loader gives it: one float32 copy of the images scaled to [0, 1]
+    (``x_train[batch_mask]`` draws float32 batches), integer labels (the library's
+    ``load_mnist`` default). Contenders: ``call-32`` (TwoLayerNet float32), ``reference``
+    (the book's step, with its second ``loss()`` for the log), ``reference-call`` (the book's
+    network with the same two calls only) and ``torch-f32`` (float32 tensors).
+    """
+    from backprop.networks import TwoLayerNet
+
+    (x_train, t_train), _ = raw
+    sizes, batch = config.book_sizes, config.book_batch
+    x_float32 = x_train.astype(np.float32)
+    x_float32 /= 255.0
+    t_labels = t_train.astype(np.int64)
+    network = TwoLayerNet(*sizes, seed=0, dtype="float32")
+    contenders = {
+        "call-32": book_call_step(network, x_float32, t_labels, batch_size=batch),
+        "reference": reference_step((x_train, t_train), sizes, batch_size=batch),
+        "reference-call": reference_step(
+            (x_train, t_train), sizes, batch_size=batch, log_loss=False
+        ),
+    }
+    if torch is not None:
+        torch.make("call", kind="mnist", sizes=sizes, batch=batch)
+        contenders["torch-f32"] = torch.contender("call")
+    log(
+        f"  book call: {', '.join(contenders)}; {config.call_rounds} rounds × "
+        f"{config.call_block} steps"
+    )
+    timings = interleave(
+        contenders, rounds=config.call_rounds, block=config.call_block, warmup=config.warmup
+    )
+    pairs = [
+        ("call-32", "reference"),
+        ("call-32", "reference-call"),
+        ("call-32", "torch-f32"),
+        ("reference-call", "reference"),
+        ("reference", "torch-f32"),
+        ("reference-call", "torch-f32"),
+    ]
+    return _timings_dict(timings, pairs)
+
+
+# ---------------------------------------------------------------------------------------------
 # 2. full runs
+
+
+def _run_in_process(impl, *, iters, batch, data_dir, synthetic, threads=None) -> dict:
+    """One run in a child ``python -m benchmarks.fullrun``: its JSON figures, plus the
+    process's wall (``process_seconds``) and the cores other processes kept busy meanwhile."""
+    command = [sys.executable, "-m", "benchmarks.fullrun", "--impl", impl]
+    command += ["--iters", str(iters), "--batch-size", str(batch)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    command += ["--synthetic", synthetic] if synthetic else ["--data-dir", str(data_dir)]
+    start = time.perf_counter()
+    busy = CpuLoad().start()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=CHECKOUT)
+    process_seconds = time.perf_counter() - start
+    others = busy.stop()
+    if done.returncode != 0:
+        message = f"run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        raise RuntimeError(message)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = process_seconds
+    result["other_cores_busy"] = None if others is None else others["other_cores_busy"]
+    return result
 
 
 def full_runs(
@@ -215,34 +316,14 @@ def full_runs(
         for impl in order:
             if quiet is not None:
                 quiet()
-            command = [
-                sys.executable,
-                "-m",
-                "backprop.bench.fullrun",
-                "--impl",
+            result = _run_in_process(
                 impl,
-                "--iters",
-                str(config.full_iters),
-                "--batch-size",
-                str(config.full_batch),
-                "--threads",
-                str(threads),
-            ]
-            if config.full_synthetic:
-                command += ["--synthetic", config.full_synthetic]
-            else:
-                command += ["--data-dir", str(data_dir)]
-            start = time.perf_counter()
-            busy = CpuLoad().start()
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            process_seconds = time.perf_counter() - start
-            others = busy.stop()
-            if done.returncode != 0:
-                message = f"full run {impl} failed ({done.returncode}):\n{done.stderr[-3000:]}"
-                raise RuntimeError(message)
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            result["process_seconds"] = process_seconds
-            result["other_cores_busy"] = None if others is None else others["other_cores_busy"]
+                iters=config.full_iters,
+                batch=config.full_batch,
+                data_dir=data_dir,
+                synthetic=config.full_synthetic,
+                threads=threads,
+            )
             results[impl].append(result)
             log(
                 f"  full run {impl} #{r + 1}: {result['run_seconds']:.2f} s, "
@@ -471,13 +552,114 @@ def numerical_gradient_ratio(raw, config: Config, *, log=print) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# 7. conv step and conv runs
+
+
+def _book_conv_step(x_images, t_one_hot, *, batch_size, lr=0.1, seed=0):
+    """The book's SimpleConvNet: ``gradient`` + SGD on ``x_train[batch_mask]``."""
+    from benchmarks.reference_convnet import BookSimpleConvNet
+
+    random = np.random.RandomState(seed)
+    network = BookSimpleConvNet(random=random)
+    n = len(x_images)
+
+    def step():
+        batch_mask = random.choice(n, batch_size)
+        grads = network.gradient(x_images[batch_mask], t_one_hot[batch_mask])
+        for key in network.params:
+            network.params[key] -= lr * grads[key]
+
+    return step
+
+
+def conv_step(raw, config: Config, *, torch=None, log=print) -> dict:
+    """One SimpleConvNet step at batch 100: the book's code, the library (if it has the
+    network), PyTorch; float32 images (N, 1, 28, 28) scaled to [0, 1], as the book's loader
+    gives them with ``flatten=False``."""
+    from benchmarks import profile
+    from benchmarks.library import library_convnet_class
+
+    (x_train, t_train), _ = raw
+    batch = config.conv_batch
+    x_images = x_train.reshape(-1, 1, 28, 28).astype(np.float32)
+    x_images /= 255.0
+    t_labels = t_train.astype(np.int64)
+    t_one_hot = reference.book_one_hot(t_train)
+    contenders = {"reference-conv": _book_conv_step(x_images, t_one_hot, batch_size=batch)}
+    convnet = library_convnet_class()
+    if convnet is not None:
+        network = convnet(seed=0, dtype="float32")
+        contenders["library-conv"] = book_call_step(network, x_images, t_labels, batch_size=batch)
+    if torch is not None:
+        torch.make("conv", kind="conv", sizes=[], batch=batch)
+        contenders["torch-conv"] = torch.contender("conv")
+    log(
+        f"  conv step: {', '.join(contenders)}; {config.conv_rounds} rounds × "
+        f"{config.conv_block} steps"
+    )
+    timings = interleave(
+        contenders, rounds=config.conv_rounds, block=config.conv_block, warmup=config.warmup
+    )
+    pairs = [
+        ("library-conv", "reference-conv"),
+        ("library-conv", "torch-conv"),
+        ("torch-conv", "reference-conv"),
+    ]
+    out = _timings_dict(timings, pairs)
+    out["batch"] = batch
+    out["library"] = None if convnet is None else f"{convnet.__module__}.{convnet.__name__}"
+    log("  where the book's conv step spends its time")
+    out["reference_profile"] = profile.conv_reference_breakdown(
+        x_images, t_one_hot, batch_size=batch, steps=config.conv_profile_steps
+    )
+    return out
+
+
+def conv_runs(config: Config, *, data_dir, threads: int, log=print, quiet=None) -> dict:
+    """A SimpleConvNet run of ``conv_run_iters`` steps (evaluations included), the book's and
+    the library's, each in its own process: wall, peak RSS, test accuracy."""
+    from benchmarks.library import library_convnet_class
+
+    impls = ["conv-reference"]
+    if library_convnet_class() is not None:
+        impls.append("conv-library")
+    runs = {}
+    for impl in impls:
+        if quiet is not None:
+            quiet()
+        runs[impl] = _run_in_process(
+            impl,
+            iters=config.conv_run_iters,
+            batch=config.conv_batch,
+            data_dir=data_dir,
+            synthetic=config.full_synthetic or (None if data_dir else "60000,10000"),
+            threads=threads,
+        )
+        log(
+            f"  conv run {impl}: {runs[impl]['run_seconds']:.1f} s, "
+            f"{runs[impl]['peak_rss_mib']:.0f} MiB, test acc {runs[impl]['test_accuracy']:.4f}"
+        )
+    ratios = {}
+    if "conv-library" in runs:
+        ref, lib = runs["conv-reference"], runs["conv-library"]
+        ratios["conv-library/conv-reference"] = lib["run_seconds"] / ref["run_seconds"]
+        ratios["rss conv-library/conv-reference"] = lib["peak_rss_mib"] / ref["peak_rss_mib"]
+    return {
+        "runs": runs,
+        "ratios": ratios,
+        "iters": config.conv_run_iters,
+        "batch": config.conv_batch,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # profiles
 
 
 def profiles(raw, config: Config) -> dict:
     """Per-part breakdowns of the steps, single-operation costs and a cProfile listing."""
-    from backprop.bench import profile
     from backprop.networks import MultiLayerNet, TwoLayerNet
+    from benchmarks import profile
 
     (x_train, t_train), _ = raw
     out = {}

@@ -32,6 +32,20 @@ TARGETS = (
         0.50,
     ),
     (
+        "Book call: library float32 ≤ 0.35 × reference",
+        "book_call",
+        ("ratio", "call-32/reference"),
+        "<=",
+        0.35,
+    ),
+    (
+        "Book call: library float32 ≤ 0.50 × PyTorch float32",
+        "book_call",
+        ("ratio", "call-32/torch-f32"),
+        "<=",
+        0.50,
+    ),
+    (
         "Full book run: wall ≤ 0.25 × reference",
         "full_runs",
         ("ratio", "library/reference"),
@@ -255,8 +269,10 @@ def _load_note(section) -> str:
 LABELS = {
     "reference": "book reference (float64 images, float64 params)",
     "reference-f32": "book reference, book's loader exactly (float32 images × float64 params)",
-    "library-32": "backprop float32",
-    "library-64": "backprop float64",
+    "library-32": "backprop float32 (Trainer.train_step, uint8 batches)",
+    "library-64": "backprop float64 (Trainer.train_step, uint8 batches)",
+    "call-32": "backprop float32 (book call: gradient + update, float32 batches)",
+    "reference-call": "book reference, the same two calls (no second loss() for the log)",
     "library": "backprop float32 (Trainer, uint8 data)",
     "library-f64": "backprop float64 (Trainer, uint8 data)",
     "numpy-f32": "hand-written NumPy float32 loop",
@@ -264,6 +280,11 @@ LABELS = {
     "torch-f32": "PyTorch float32",
     "torch": "PyTorch float32",
     "matmul-chain": "bare NumPy float32 matmul chain (same shapes)",
+    "reference-conv": "book's SimpleConvNet (float32 images × float64 params)",
+    "library-conv": "backprop SimpleConvNet float32 (gradient + update)",
+    "torch-conv": "PyTorch float32 (F.conv2d, max_pool2d, linear)",
+    "conv-reference": "book's SimpleConvNet (book's loader: float32 images, one-hot labels)",
+    "conv-library": "backprop SimpleConvNet float32 (Trainer, uint8 data)",
     "layers-32": "TwoLayerNet float32 (layers)",
     "tensor-32": "TensorTwoLayerNet float32 (automatic graph)",
     "layers-64": "TwoLayerNet float64 (layers)",
@@ -297,6 +318,25 @@ def _step_table(
             row += " 1 |" if name == base else f" {_ratio(section, name, base)} |"
         lines.append(row)
     return lines
+
+
+def _harness_table(book: dict, call: dict) -> list[str]:
+    """The library's two harnesses side by side, each against its own section's peers."""
+    lines = [
+        "Both harnesses side by side (each ratio from its own section's interleaved rounds):",
+        "",
+        "| harness | backprop float32 µs/step | × book reference | × PyTorch float32 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for title, section, name in (
+        ("Trainer.train_step, uint8 batches (section 1)", book, "library-32"),
+        ("book call, float32 batches (section 1b)", call, "call-32"),
+    ):
+        lines.append(
+            f"| {title} | {_f(section['median_us'].get(name), 1)} | "
+            f"{_ratio(section, name, 'reference')} | {_ratio(section, name, 'torch-f32')} |"
+        )
+    return [*lines, ""]
 
 
 def markdown(results: dict) -> str:
@@ -350,7 +390,8 @@ def markdown(results: dict) -> str:
             "## 1. Book-config training step (784-50-10, batch 100, SGD lr 0.1)",
             "",
             "Each step: draw a batch, forward, backward, update (and the reference's "
-            f"second forward pass for the log). {book['rounds']} rounds × "
+            "second forward pass for the log); the library's step is "
+            f"`Trainer.train_step` on uint8 batches. {book['rounds']} rounds × "
             f"{book['block']} steps, interleaved; ratios are medians of per-round "
             "ratios.",
             "",
@@ -358,6 +399,23 @@ def markdown(results: dict) -> str:
         bases = ["reference"] + (["torch-f32"] if "torch-f32" in book["median_us"] else [])
         lines += _step_table(book, bases)
         lines += ["", _load_note(book), ""]
+
+    call = results.get("book_call")
+    if call:
+        lines += [
+            "## 1b. Book call: the same step where a book reader calls it",
+            "",
+            "`grads = network.gradient(x_batch, t_batch)` then `optimizer.update(params, grads)`"
+            " on float32 batches `x_train[batch_mask]` of a float32 array (784-50-10, batch "
+            f"100, SGD lr 0.1). {call['rounds']} rounds × {call['block']} steps, interleaved.",
+            "",
+        ]
+        bases = ["reference", "reference-call"]
+        bases += ["torch-f32"] if "torch-f32" in call["median_us"] else []
+        lines += _step_table(call, bases)
+        lines += ["", _load_note(call), ""]
+        if book:
+            lines += _harness_table(book, call)
 
     full = results.get("full_runs")
     if full:
@@ -423,6 +481,13 @@ def markdown(results: dict) -> str:
             "",
         ]
 
+    conv = results.get("conv_step")
+    if conv:
+        lines += _conv_markdown(conv)
+    conv_runs = results.get("conv_runs")
+    if conv_runs:
+        lines += _conv_runs_markdown(conv_runs)
+
     prof = results.get("profile")
     if prof:
         lines += _profile_markdown(prof)
@@ -430,6 +495,78 @@ def markdown(results: dict) -> str:
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(line for line in lines) + "\n"
+
+
+def _conv_markdown(conv: dict) -> list[str]:
+    lines = [
+        "## 7. SimpleConvNet step (chapter 7: 1×28×28, conv 30 filters 5×5, pool 2×2, 100, "
+        f"10; batch {conv['batch']}, SGD lr 0.1)",
+        "",
+        "Each step: `grads = network.gradient(x_batch, t_batch)` and the SGD update, on "
+        "float32 batches `x_train[batch_mask]` (N, 1, 28, 28) in [0, 1]. "
+        f"{conv['rounds']} rounds × {conv['block']} steps, interleaved.",
+        "",
+    ]
+    bases = ["reference-conv"] + (["torch-conv"] if "torch-conv" in conv["median_us"] else [])
+    lines += _step_table(conv, bases, unit="ms", scale=1e-3)
+    if conv.get("library") is None:
+        lines.append(
+            f"| {_label('library-conv')} | not available (this backprop has no "
+            f"SimpleConvNet) | |{' |' * len(bases)}"
+        )
+    lines += ["", _load_note(conv), ""]
+    prof = conv.get("reference_profile")
+    if prof:
+        lines += [
+            "Where the book's step spends its time, by layer "
+            f"({prof['steps']} steps, layer methods timed):",
+            "",
+            "| part | ms/step | share |",
+            "| --- | ---: | ---: |",
+        ]
+        for row in prof["layers"]:
+            lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
+        lines += [
+            "",
+            "Inside the convolution and the pooling: each operation run alone on the arrays "
+            "of the last step (median of 5), as a share of the whole step:",
+            "",
+            "| operation | ms | share of the step |",
+            "| --- | ---: | ---: |",
+        ]
+        for row in prof["operations"]:
+            lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
+        lines.append("")
+    return lines
+
+
+def _conv_runs_markdown(conv_runs: dict) -> list[str]:
+    lines = [
+        f"## 7b. SimpleConvNet runs ({conv_runs['iters']:,} steps of batch "
+        f"{conv_runs['batch']}, accuracy of the whole training and test sets after every "
+        "epoch and at the end)",
+        "",
+        "Each run in its own process, once. Wall = loading the data + training + evaluations; "
+        "peak RSS = VmHWM of that process.",
+        "",
+        "| contender | wall s | of which eval s | peak RSS MiB | test acc | × book (wall) "
+        "| × book (RSS) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ratios = conv_runs.get("ratios", {})
+    for name, run in conv_runs["runs"].items():
+        own = name == "conv-reference"
+        wall = "1" if own else _ratio(conv_runs, name, "conv-reference")
+        rss = ratios.get(f"rss {name}/conv-reference")
+        rss_text = "1" if own else ("—" if rss is None else f"{rss:.2f}×")
+        lines.append(
+            f"| {_label(name)} | {_f(run['run_seconds'])} | {_f(run['eval_seconds'])} | "
+            f"{_f(run['peak_rss_mib'], 0)} | {_f(run['test_accuracy'], 4)} | {wall} | "
+            f"{rss_text} |"
+        )
+    if "conv-library" not in conv_runs["runs"]:
+        lines.append(f"| {_label('conv-library')} | not available | | | | | |")
+    return [*lines, ""]
 
 
 def _profile_markdown(prof: dict) -> list[str]:
@@ -491,6 +628,8 @@ def chart(results: dict, path: Path) -> Path | None:
     panels = []
     if results.get("book_step"):
         panels.append(("Book-config step (µs)", results["book_step"]["median_us"], 1.0))
+    if results.get("book_call"):
+        panels.append(("Book call step (µs)", results["book_call"]["median_us"], 1.0))
     if results.get("full_runs"):
         walls = {k: v["run_seconds"] for k, v in results["full_runs"]["runs"].items()}
         panels.append(("Full book run wall (s)", walls, 1.0))
@@ -502,6 +641,8 @@ def chart(results: dict, path: Path) -> Path | None:
         panels.append(("Tiny net step (µs)", results["tiny_net"]["median_us"], 1.0))
     if results.get("tensor_engine"):
         panels.append(("Tensor engine vs layers (µs)", results["tensor_engine"]["median_us"], 1.0))
+    if results.get("conv_step"):
+        panels.append(("SimpleConvNet step (ms)", results["conv_step"]["median_us"], 1e-3))
     if not panels:
         return None
     columns = 2
@@ -514,7 +655,7 @@ def chart(results: dict, path: Path) -> Path | None:
             "#d62728"
             if n.startswith("reference")
             else "#1f77b4"
-            if n.startswith(("library", "layers", "tensor"))
+            if n.startswith(("library", "layers", "tensor", "call"))
             else "#ff7f0e"
             if n.startswith("torch")
             else "#7f7f7f"

@@ -15,7 +15,14 @@ import warnings
 
 import numpy as np
 
-__all__ = ["available", "make_mlp", "torch_info", "torch_step", "torch_train"]
+__all__ = [
+    "available",
+    "make_mlp",
+    "torch_conv_step",
+    "torch_info",
+    "torch_step",
+    "torch_train",
+]
 
 
 def available() -> bool:
@@ -90,6 +97,45 @@ def torch_step(sizes, x_train_u8, t_train, *, batch_size, lr=0.1, seed=0):
         t_batch = t_train[batch_mask]
         optimizer.zero_grad(set_to_none=True)
         loss = criterion(model(x_batch), t_batch)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def torch_conv_step(x_train_u8, t_train, *, batch_size, lr=0.1, seed=0, weight_init_std=0.01):
+    """One SGD step of the book's SimpleConvNet (7.5) in float32 with ``torch.nn.functional``:
+    ``conv2d`` (30 filters 5×5) → ``relu`` → ``max_pool2d`` (2×2) → ``linear`` (100) →
+    ``relu`` → ``linear`` (10) → ``cross_entropy``, weights drawn as the book draws them
+    (``weight_init_std · randn``). Images (N, 784) uint8 become one float32 (N, 1, 28, 28)
+    tensor in [0, 1]; batches by ``torch.randint``; returns the loss."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    shapes = ((30, 1, 5, 5), (30,), (100, 30 * 12 * 12), (100,), (10, 100), (10,))
+    params = [
+        (weight_init_std * torch.randn(shape) if len(shape) > 1 else torch.zeros(shape))
+        .float()
+        .requires_grad_()
+        for shape in shapes
+    ]
+    W1, b1, W2, b2, W3, b3 = params
+    optimizer = torch.optim.SGD(params, lr=lr)
+    x_train = _float_images(x_train_u8).reshape(-1, 1, 28, 28)
+    t_train = torch.from_numpy(np.asarray(t_train).astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    n = x_train.shape[0]
+
+    def step():
+        batch_mask = torch.randint(0, n, (batch_size,), generator=generator)
+        x_batch = x_train[batch_mask]
+        t_batch = t_train[batch_mask]
+        optimizer.zero_grad(set_to_none=True)
+        h = F.max_pool2d(F.relu(F.conv2d(x_batch, W1, b1)), 2, 2)
+        h = F.relu(F.linear(h.flatten(1), W2, b2))
+        loss = F.cross_entropy(F.linear(h, W3, b3), t_batch)
         loss.backward()
         optimizer.step()
         return loss.item()

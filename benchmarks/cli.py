@@ -1,4 +1,4 @@
-"""``python -m backprop.bench``: run the benchmarks, write the report, print the table."""
+"""``python -m benchmarks``: run the benchmarks, write the report, print the table."""
 
 from __future__ import annotations
 
@@ -10,19 +10,32 @@ import time
 from pathlib import Path
 
 from backprop._atomic import atomic_write
-from backprop.bench import report, suite, torch_impl
-from backprop.bench.data import find_mnist_dir, load_raw_mnist, synthetic_data
-from backprop.bench.timing import QuietGate
-from backprop.bench.torch_worker import TorchWorker
+from benchmarks import report, suite, torch_impl
+from benchmarks.data import find_mnist_dir, load_raw_mnist, synthetic_data
+from benchmarks.timing import QuietGate
+from benchmarks.torch_worker import TorchWorker
 
-__all__ = ["SECTIONS", "build_parser", "main", "run"]
+__all__ = ["ON_REQUEST", "SECTIONS", "build_parser", "main", "run"]
 
-SECTIONS = ("book", "full", "big", "tiny", "tensor", "numerical", "profile")
+SECTIONS = (
+    "book",
+    "call",
+    "full",
+    "big",
+    "tiny",
+    "tensor",
+    "numerical",
+    "conv",
+    "profile",
+    "convrun",
+)
+# Run only when named in --only: a SimpleConvNet run per process takes minutes.
+ON_REQUEST = ("convrun",)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m backprop.bench",
+        prog="python -m benchmarks",
         description="Speed and memory of backprop side by side with the book's code and "
         "PyTorch (issue 5). Prints a Markdown table; writes results.md, results.json and "
         "chart.png to --out.",
@@ -39,9 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $BACKPROP_BENCH_MNIST, ./shared/data/mnist, "
         "../shared/data/mnist, the library's cache)",
     )
-    parser.add_argument("--only", help=f"comma-separated sections among {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated sections among {', '.join(SECTIONS)} (default: all but "
+        f"{', '.join(ON_REQUEST)}, the SimpleConvNet runs' peak memory, run only when named)",
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--full-repeats", type=int, help="repeats of each full run (default 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds of every interleaved step section (default 30; 10 big MLP and conv, 20 tiny)",
+    )
     parser.add_argument(
         "--max-wait",
         type=float,
@@ -57,7 +79,13 @@ def run(args) -> dict:
     config = suite.Config.smoke_config() if args.smoke else suite.Config()
     if args.full_repeats:
         config.full_repeats = args.full_repeats
-    sections = set(SECTIONS) if not args.only else {s.strip() for s in args.only.split(",")}
+    if args.rounds:
+        for name in ("book", "call", "big", "tiny", "tensor", "conv"):
+            setattr(config, f"{name}_rounds", args.rounds)
+    if args.only:
+        sections = {s.strip() for s in args.only.split(",")}
+    else:
+        sections = set(SECTIONS) - set(ON_REQUEST)
     unknown = sections - set(SECTIONS)
     if unknown:
         message = f"unknown sections {sorted(unknown)}; choose among {', '.join(SECTIONS)}"
@@ -124,6 +152,10 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
         gate()
         log("1. book-config step")
         results["book_step"] = suite.book_step(raw, config, torch=worker, log=log)
+    if "call" in sections:
+        gate()
+        log("1b. book call")
+        results["book_call"] = suite.book_call(raw, config, torch=worker, log=log)
     if "full" in sections:
         log("2. full book runs (one process each)")
         results["full_runs"] = suite.full_runs(
@@ -145,6 +177,15 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
         gate()
         log("6. numerical vs backprop gradient")
         results["numerical_gradient"] = suite.numerical_gradient_ratio(raw, config, log=log)
+    if "conv" in sections:
+        gate()
+        log("7. SimpleConvNet step")
+        results["conv_step"] = suite.conv_step(raw, config, torch=worker, log=log)
+    if "convrun" in sections:
+        log("7b. SimpleConvNet runs (one process each)")
+        results["conv_runs"] = suite.conv_runs(
+            config, data_dir=data_dir, threads=threads, log=log, quiet=gate
+        )
     if "profile" in sections:
         gate()
         log("profile of the steps")
@@ -158,13 +199,13 @@ def _sections(args, config, sections, raw, data_dir, worker, threads, notes, log
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = "python -m backprop.bench " + " ".join(
+    command = "python -m benchmarks " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     try:
         results = run(args)
     except (ValueError, OSError) as exc:
-        print(f"backprop.bench: error: {exc}", file=sys.stderr)
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
         return 2
     results["command"] = command.strip()
     out = Path(args.out)
