@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop.checkpoint import load_checkpoint
+from backprop.cli import _models
 from backprop.cli._common import (
     DATASET_NAMES,
     check_dataset,
@@ -90,6 +91,7 @@ def register(subparsers) -> None:
         "--activation", metavar="NAME", help=f"{' or '.join(ACTIVATIONS)} (default: relu)"
     )
     net.add_argument("--dtype", metavar="DTYPE", help=f"{' or '.join(DTYPES)} (default: float32)")
+    _models.add_arguments(net)  # --model, --dropout, --batchnorm, --weight-decay (chapters 6-8)
     opt = parser.add_argument_group("optimization")
     opt.add_argument(
         "--optimizer", metavar="NAME", help=f"{', '.join(OPTIMIZER_NAMES)} (default: sgd)"
@@ -277,7 +279,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         init_seed, data_seed = np.random.SeedSequence(s["seed"]).spawn(2)
         output_size = int(max(t_train.max(), t_test.max())) + 1
-        network = _build_network(s, x_train[0].size, output_size, np.random.default_rng(init_seed))
+        init_rng = np.random.default_rng(init_seed)
+        network = _models.build_network(args, s, x_train[0].size, output_size, init_rng)
+        if network is None:
+            network = _build_network(s, x_train[0].size, output_size, init_rng)
         lr = s["lr"] if s["lr"] is not None else (BOOK_SGD_LR if s["optimizer"] == "sgd" else None)
         optimizer = get_optimizer(s["optimizer"], **({} if lr is None else {"lr": lr}))
         trainer = Trainer(
