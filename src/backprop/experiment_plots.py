@@ -32,9 +32,9 @@ _COLORS = {"SGD": "tab:blue", "Momentum": "tab:green", "AdaGrad": "tab:red", "Ad
 
 def plot_optimizer_paths(paths: dict, path: str | os.PathLike[str]) -> Path:
     """The four paths on the contour lines of f(x, y) = x²/20 + y² (the book's figure 6-8)."""
-    figure = _figure(8, 5.6)
+    figure = _figure(7, 4.8)
     axes = figure.subplots(2, 2, sharex=True, sharey=True).ravel()
-    xs, ys = np.meshgrid(np.arange(-10, 10, 0.05), np.arange(-5, 5, 0.05))
+    xs, ys = np.meshgrid(np.arange(-10, 10, 0.1), np.arange(-5, 5, 0.1))
     z = book_function(xs, ys)
     for ax, (name, points) in zip(axes, paths.items(), strict=False):
         ax.contour(xs, ys, z, levels=np.geomspace(0.1, 30, 10), colors="0.75", linewidths=0.7)

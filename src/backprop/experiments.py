@@ -46,6 +46,8 @@ def _bar(total: int, description: str, progress: bool):
 
 
 def _quiet_trainer(network, x, t, x_test, t_test, optimizer, seed, **options) -> Trainer:
+    # The book's batch of 100 on subsets smaller than that: the whole subset per step.
+    options["batch_size"] = min(options.get("batch_size", 100), len(x))
     return Trainer(
         network,
         x,
