@@ -265,3 +265,12 @@ def test_train_cli_simple_conv_net_resume_evaluate(tmp_path):
     code, out, err = run_cli("evaluate", tmp_path / "model.npz")
     assert code == 0, err
     assert out.splitlines()[-1].startswith("test accuracy 0.")
+    from PIL import Image
+
+    from backprop.datasets import load_dataset
+
+    (_, _), (x_test, _) = load_dataset("mnist-sample", normalize=False, dtype=np.uint8)
+    Image.fromarray(255 - x_test[0].reshape(28, 28)).resize((84, 84)).save(tmp_path / "d.png")
+    code, out, err = run_cli("predict", tmp_path / "model.npz", tmp_path / "d.png")
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("predicted digit ")
