@@ -9,7 +9,7 @@ import pytest
 from backprop.autograd import Tensor, conv2d, flatten, max_pool2d
 from backprop.gradient import numerical_gradient, relative_error
 from backprop.im2col import col2im, conv_output_size, im2col
-from backprop.layers import Convolution, Pooling
+from backprop.layers import BatchNormalization, Convolution, Dropout, Pooling
 
 # (N, C, H, W, FN, FH, FW, stride, pad): batch 1, strides, paddings, non-square kernels
 CONV_CASES = [
@@ -282,3 +282,20 @@ def test_conv2d_skips_the_gradient_of_constant_images(rng):
     out = conv2d(x, W, Tensor(np.zeros(2)))
     out.sum().backward()
     assert W.grad.shape == (2, 1, 3, 3)
+
+
+CHAPTER_6_7_NODES = {
+    "Dropout": lambda: Dropout(),
+    "BatchNormalization": lambda: BatchNormalization(np.ones(2), np.zeros(2)),
+    "Convolution": lambda: Convolution(np.ones((1, 1, 1, 1)), np.zeros(1)),
+    "Pooling": lambda: Pooling(1, 1),
+}
+
+
+@pytest.mark.parametrize("name", CHAPTER_6_7_NODES)
+def test_new_nodes_backward_before_forward_and_repr(name):
+    layer = CHAPTER_6_7_NODES[name]()
+    with pytest.raises(ValueError, match=rf"^{name}\.backward called before forward$"):
+        layer.backward(np.ones(2))
+    assert repr(layer).startswith(f"{name}(")
+    assert layer.label != "?" and len(layer.rules) >= 1
