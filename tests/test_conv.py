@@ -299,3 +299,52 @@ def test_new_nodes_backward_before_forward_and_repr(name):
         layer.backward(np.ones(2))
     assert repr(layer).startswith(f"{name}(")
     assert layer.label != "?" and len(layer.rules) >= 1
+
+
+def _random_geometry(rng, pool: bool = False):
+    """A random (N, C, H, W, FH, FW, stride, pad) whose stride divides, batch 1 included."""
+    while True:
+        N, C = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        FH, FW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        if pool and pad >= min(FH, FW):
+            continue
+        H = (int(rng.integers(1, 5)) - 1) * stride + FH - 2 * pad
+        W = (int(rng.integers(1, 5)) - 1) * stride + FW - 2 * pad
+        if H >= 1 and W >= 1:
+            return N, C, H, W, FH, FW, stride, pad
+
+
+def test_convolution_random_geometries_against_loop_and_numerical_gradient(rng):
+    for _ in range(8):
+        N, C, H, W, FH, FW, stride, pad = _random_geometry(rng)
+        x, Wt, b, stride, pad = _case_arrays(
+            rng, (N, C, H, W, int(rng.integers(1, 4)), FH, FW, stride, pad)
+        )
+        layer = Convolution(Wt, b, stride, pad)
+        out = layer.forward(x)
+        np.testing.assert_allclose(out, loop_conv(x, Wt, b, stride, pad), rtol=1e-12, atol=1e-12)
+        dout = rng.standard_normal(out.shape)
+        dx = layer.backward(dout)
+
+        def loss(x=x, Wt=Wt, b=b, stride=stride, pad=pad, dout=dout):
+            return np.sum(Convolution(Wt, b, stride, pad).forward(x) * dout)
+
+        for grad, param in ((dx, x), (layer.dW, Wt), (layer.db, b)):
+            assert relative_error(grad, _numeric(loss, param))[0] < 1e-7, (x.shape, Wt.shape)
+
+
+def test_pooling_random_geometries_against_loop_and_numerical_gradient(rng):
+    for _ in range(8):
+        N, C, H, W, ph, pw, stride, pad = _random_geometry(rng, pool=True)
+        x = rng.permutation(N * C * H * W).reshape(N, C, H, W) * 0.1
+        layer = Pooling(ph, pw, stride, pad)
+        out = layer.forward(x)
+        np.testing.assert_array_equal(out, loop_max_pool(x, ph, pw, stride, pad))
+        dout = rng.standard_normal(out.shape)
+        dx = layer.backward(dout)
+
+        def loss(x=x, ph=ph, pw=pw, stride=stride, pad=pad, dout=dout):
+            return np.sum(Pooling(ph, pw, stride, pad).forward(x) * dout)
+
+        assert relative_error(dx, _numeric(loss, x))[0] < 1e-7, (x.shape, ph, pw, stride, pad)
