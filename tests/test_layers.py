@@ -750,3 +750,14 @@ def test_pow_with_a_numpy_scalar_exponent_keeps_float32():
     layer = Pow(np.float64(2))
     assert layer.forward(x).dtype == np.float32
     assert layer.backward(np.ones(3, np.float32)).dtype == np.float32
+
+
+# Chapters 6 and 7 (their own tests: test_conv.py, test_dropout_batchnorm.py)
+CONSTRUCTORS.update(
+    {
+        "Dropout": layers.Dropout,
+        "BatchNormalization": lambda: layers.BatchNormalization(np.ones(2), np.zeros(2)),
+        "Convolution": lambda: layers.Convolution(np.ones((1, 1, 1, 1)), np.zeros(1)),
+        "Pooling": lambda: layers.Pooling(1, 1),
+    }
+)

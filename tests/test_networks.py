@@ -504,8 +504,8 @@ def test_network_from_config_with_params_checks_the_sizes_first():
 def test_network_from_config_errors():
     with pytest.raises(
         ValueError,
-        match=r"unknown network class 'Big'; known classes: MultiLayerNet, "
-        r"TensorMultiLayerNet, TensorTwoLayerNet, TwoLayerNet",
+        match=r"unknown network class 'Big'; known classes: DeepConvNet, MultiLayerNet, "
+        r"MultiLayerNetExtend, SimpleConvNet, TensorMultiLayerNet, TensorTwoLayerNet, TwoLayerNet",
     ):
         network_from_config({"class": "Big"})
     with pytest.raises(ValueError, match=r"invalid configuration for TwoLayerNet"):

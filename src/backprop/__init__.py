@@ -110,3 +110,21 @@ __all__ = [
     "sum_to",
     "tanh",
 ]
+
+# Chapters 6 and 7: dropout, batch normalization, convolution and pooling, and their networks.
+from backprop.convnet import DeepConvNet, SimpleConvNet
+from backprop.im2col import col2im, im2col
+from backprop.layers import BatchNormalization, Convolution, Dropout, Pooling
+from backprop.networks import MultiLayerNetExtend
+
+__all__ += [
+    "BatchNormalization",
+    "Convolution",
+    "DeepConvNet",
+    "Dropout",
+    "MultiLayerNetExtend",
+    "Pooling",
+    "SimpleConvNet",
+    "col2im",
+    "im2col",
+]

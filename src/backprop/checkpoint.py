@@ -16,6 +16,9 @@ File layout (a NumPy ``.npz`` archive, i.e. a zip of ``.npy`` files)
     (``dataset``, ``seed``, ...).
 ``params/<name>``
     One array per network parameter (``params/W1``, ``params/b1``, ...).
+``buffers/<name>``
+    Arrays of the network that are not trained, from its ``buffers`` (the running mean and
+    variance of BatchNormalization: ``buffers/running_mean1``, ...); absent for most networks.
 ``optimizer/<slot>/<name>``
     The optimizer's state arrays (``optimizer/v/W1`` for Momentum's velocity of W1).
 ``<group>/<name>``
@@ -69,7 +72,7 @@ METADATA_KEYS = (
     "optimizer",
 )
 _METADATA_KEY = "metadata.json"
-_RESERVED = ("params", "optimizer", _METADATA_KEY)
+_RESERVED = ("params", "optimizer", "buffers", _METADATA_KEY)
 
 
 @dataclasses.dataclass
@@ -151,6 +154,8 @@ def save_checkpoint(
     contents: dict[str, np.ndarray] = {}
     for key, value in network.params.items():
         contents[f"params/{key}"] = np.asarray(value)
+    for key, value in getattr(network, "buffers", {}).items():  # e.g. BatchNorm statistics
+        contents[f"buffers/{key}"] = np.asarray(value)
     optimizer_info = None
     if optimizer is not None:
         state = optimizer.state_dict()
@@ -360,9 +365,17 @@ def load_checkpoint(path: str | os.PathLike[str], network=None) -> Checkpoint:
     with _open_archive(path) as archive:
         metadata = _read_archive(path, archive)
         network, arrays = _read_arrays(path, archive, metadata, network)
+    buffers = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("buffers/")}
+    if hasattr(network, "load_buffers"):
+        try:
+            network.load_buffers(buffers)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
     optimizer = _load_optimizer(path, metadata.get("optimizer"), arrays, network.params)
     extra = {
-        key: value for key, value in arrays.items() if not key.startswith(("params/", "optimizer/"))
+        key: value
+        for key, value in arrays.items()
+        if not key.startswith(("params/", "optimizer/", "buffers/"))
     }
     return Checkpoint(path, network, optimizer, metadata, extra)
 

@@ -831,3 +831,416 @@ class MeanSquaredErrorLoss(Layer):
         dy = self.diff * self.diff.dtype.type(dout)  # dL/dy = dout · (y − t)
         self.dt = -dy  # dL/dt = dout · (−(y − t))
         return dy
+
+
+# -- Chapters 6 and 7 ---------------------------------------------------------------------------
+# 6.4.3 Dropout, 6.3 Batch Normalization, 7.4 Convolution and Pooling. Images are N-C-H-W.
+
+from backprop.im2col import col2im, conv_output_size, im2col  # noqa: E402 (this section's own)
+
+__all__ += ["BatchNormalization", "Convolution", "Dropout", "Pooling"]
+
+
+def _positive_int(who: str, name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{who}: {name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
+def _check_train_flg(who: str, train_flg) -> bool:
+    if not isinstance(train_flg, (bool, np.bool_)):
+        raise TypeError(
+            f"{who}: train_flg must be True (training) or False (test), got {train_flg!r}"
+        )
+    return bool(train_flg)
+
+
+class Dropout(Layer):
+    """Dropout (6.4.3): in training, each neuron is kept with probability 1 − ratio.
+
+    ``forward(x, train_flg=True)``. The convention is the book's: training multiplies by a
+    random 0/1 ``mask``; at test time (``train_flg=False``) every neuron is kept and the output
+    is scaled by (1 − dropout_ratio), the expected fraction kept in training. With
+    ``inverted=True`` (inverted dropout, as in PyTorch) training divides the kept neurons by
+    (1 − dropout_ratio) instead and test time passes ``x`` unchanged; both give the same
+    expected activations. Forgetting ``train_flg=False`` at test time gives random
+    predictions: the networks (``MultiLayerNetExtend``) pass it for you.
+
+    ``rng`` (a ``numpy.random.Generator``) draws the masks.
+    """
+
+    label = "Dropout"
+    rules = ("∂L/∂x = ∂L/∂out × mask (training) or × (1 − ratio) (test)",)
+
+    def __init__(self, dropout_ratio: float = 0.5, *, inverted: bool = False, rng=None):
+        ratio = float(dropout_ratio)
+        if not 0.0 <= ratio < 1.0:
+            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+        self.dropout_ratio = ratio
+        self.inverted = bool(inverted)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.mask = None
+        self.scale = None  # the factor of the test mode, or of the kept neurons
+        self.out_shape = None
+
+    def forward(self, x, train_flg=True):
+        x = np.asarray(x)
+        train_flg = _check_train_flg(self.name, train_flg)
+        keep = 1.0 - self.dropout_ratio
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        dtype = x.dtype
+        self.out_shape = x.shape
+        if train_flg:
+            self.mask = self.rng.random(x.shape, dtype=np.float32) > self.dropout_ratio
+            self.scale = dtype.type(1.0 / keep) if self.inverted else None
+            out = x * self.mask
+            return out * self.scale if self.inverted else out
+        self.mask = None
+        self.scale = None if self.inverted else dtype.type(keep)
+        return x if self.inverted else x * self.scale
+
+    def backward(self, dout):
+        self._check_called(self.out_shape)
+        dout = self._check_dout(dout, self.out_shape)
+        if self.mask is not None:  # training: dL/dx = dout · mask (÷ (1 − ratio) if inverted)
+            dx = dout * self.mask
+            return dx * self.scale if self.scale is not None else dx
+        return dout if self.scale is None else dout * self.scale  # test: dout · (1 − ratio)
+
+    def __repr__(self) -> str:
+        return f"{self.name}(dropout_ratio={self.dropout_ratio}, inverted={self.inverted})"
+
+
+class BatchNormalization(Layer):
+    """Batch Normalization (6.3): normalise each feature over the batch, then scale and shift.
+
+    out = γ · (x − μ) / √(σ² + eps) + β, with μ, σ² the batch mean and variance in training
+    (``forward(x, train_flg=True)``) and the running averages at test time
+    (``train_flg=False``); training updates them as the book does:
+    running = momentum · running + (1 − momentum) · batch value.
+
+    Shapes: ``x`` (N, D) with γ, β of shape (D,); or images (N, C, H, W) with γ, β of shape
+    (C,) (one mean and variance per channel over N, H and W, like PyTorch's BatchNorm2d) or of
+    shape (C·H·W,) (each pixel its own feature: the book's ``x.reshape(N, -1)``).
+    ``running_mean`` / ``running_var`` are new arrays after each training step (never
+    modified in place); a network saves them in its checkpoints (``buffers``).
+    """
+
+    label = "BatchNorm"
+    rules = (
+        "∂L/∂x = (1/N)·γ/σ · (N·dout − Σdout − x̂·Σ(dout·x̂))",
+        "∂L/∂γ = Σ dout · x̂",
+        "∂L/∂β = Σ dout",
+    )
+
+    def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, *, eps=1e-6):
+        gamma, beta = np.asarray(gamma), np.asarray(beta)
+        if gamma.ndim != 1 or beta.shape != gamma.shape:
+            raise ValueError(
+                f"BatchNormalization: gamma and beta must be 1-D of the same shape, got "
+                f"gamma.shape={gamma.shape}, beta.shape={beta.shape}"
+            )
+        if gamma.dtype.kind != "f" or beta.dtype.kind != "f":
+            raise TypeError(
+                f"BatchNormalization: gamma and beta must be floating-point, got "
+                f"{gamma.dtype} and {beta.dtype}"
+            )
+        if not 0.0 <= float(momentum) <= 1.0:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
+        self.gamma = gamma
+        self.beta = beta
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+            if value is not None and np.shape(value) != gamma.shape:
+                raise ValueError(
+                    f"BatchNormalization: {name} must have gamma's shape {gamma.shape}, "
+                    f"got {np.shape(value)}"
+                )
+        self.running_mean = None if running_mean is None else np.asarray(running_mean)
+        self.running_var = None if running_var is None else np.asarray(running_var)
+        self.input_shape = None
+        self.train_flg = None
+        self.xn = None  # x̂, the normalised input, (M, D)
+        self.std = None
+        self.dgamma = None
+        self.dbeta = None
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {"gamma": self.gamma, "beta": self.beta}
+
+    def _as_rows(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as (M, D) rows of features, D = gamma.size; or a clear error."""
+        D = self.gamma.shape[0]
+        if x.ndim == 2 and x.shape[1] == D:
+            return x
+        if x.ndim == 4 and x.shape[1] == D:  # per channel: (N, H, W, C) rows
+            return x.transpose(0, 2, 3, 1).reshape(-1, D)
+        if x.ndim >= 2 and math.prod(x.shape[1:]) == D:  # the book's per-pixel features
+            return x.reshape(x.shape[0], D)
+        raise ValueError(
+            f"{self.name}: x of shape {x.shape} does not fit gamma of shape {self.gamma.shape} "
+            f"(expected (N, {D}), (N, {D}, H, W), or (N, ...) with {D} features per sample)"
+        )
+
+    def _from_rows(self, rows: np.ndarray) -> np.ndarray:
+        shape = self.input_shape
+        if len(shape) == 4 and shape[1] == self.gamma.shape[0] and rows.shape[0] != shape[0]:
+            N, C, H, W = shape
+            return rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        return rows.reshape(shape)
+
+    def forward(self, x, train_flg=True):
+        x = np.asarray(x)
+        train_flg = _check_train_flg(self.name, train_flg)
+        if x.dtype != self.gamma.dtype:
+            x = x.astype(self.gamma.dtype)
+        rows = self._as_rows(x)
+        self.input_shape = x.shape
+        self.train_flg = train_flg
+        D = rows.shape[1]
+        if self.running_mean is None:
+            self.running_mean = np.zeros(D, dtype=rows.dtype)
+            self.running_var = np.zeros(D, dtype=rows.dtype)
+        if train_flg:
+            if rows.shape[0] < 2:
+                raise ValueError(
+                    f"{self.name}: training needs a batch of at least 2 samples to estimate "
+                    f"the variance, got x.shape={x.shape}"
+                )
+            mu = rows.mean(axis=0)
+            xc = rows - mu
+            var = np.mean(xc * xc, axis=0)
+            std = np.sqrt(var + self.eps)
+            m = self.momentum
+            self.running_mean = (m * self.running_mean + (1 - m) * mu).astype(rows.dtype)
+            self.running_var = (m * self.running_var + (1 - m) * var).astype(rows.dtype)
+        else:
+            xc = rows - self.running_mean
+            std = np.sqrt(self.running_var + self.eps)
+        xn = xc / std
+        self.xn, self.std = xn, std
+        return self._from_rows(self.gamma * xn + self.beta)
+
+    def backward(self, dout):
+        self._check_called(self.xn)
+        dout = self._as_rows(self._check_dout(dout, self.input_shape))
+        xn, std, gamma = self.xn, self.std, self.gamma
+        self.dbeta = dout.sum(axis=0)  # dβ = Σ dout
+        self.dgamma = np.sum(xn * dout, axis=0)  # dγ = Σ dout · x̂
+        dxn = gamma * dout
+        if not self.train_flg:  # μ, σ are constants at test time
+            return self._from_rows(dxn / std)
+        # The book's graph (xc = x − μ, std = √(var + eps)) folded into one line:
+        # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / std
+        dx = (dxn - dxn.mean(axis=0) - xn * np.mean(dxn * xn, axis=0)) / std
+        return self._from_rows(dx)
+
+    def __repr__(self) -> str:
+        return f"{self.name}(features={self.gamma.shape[0]}, momentum={self.momentum})"
+
+
+class Convolution(Layer):
+    """Convolution layer (7.4.3): FN filters W (FN, C, FH, FW) slide over x (N, C, H, W).
+
+    ``forward`` unrolls the windows with ``im2col`` and computes one matrix product, as the
+    book does: out = col · Wᵀ + b, reshaped to (N, FN, out_h, out_w) with
+    out_h = (H + 2·pad − FH) / stride + 1. ``backward`` is the Affine layer's rule on the
+    unrolled matrix, and ``col2im`` (the adjoint of ``im2col``) folds dcol back onto x.
+    ``compute_dx=False`` skips dx (the first layer of a network never needs it).
+    """
+
+    label = "Conv"
+    rules = (
+        "∂L/∂x = col2im(∂L/∂out · W_col)",
+        "∂L/∂W = ∂L/∂outᵀ · col",
+        "∂L/∂b = Σ ∂L/∂out",
+    )
+
+    def __init__(self, W, b, stride: int = 1, pad: int = 0, *, compute_dx: bool = True):
+        W, b = np.asarray(W), np.asarray(b)
+        if W.ndim != 4 or b.shape != (W.shape[0],):
+            raise ValueError(
+                f"Convolution: W must be (FN, C, FH, FW) and b of shape (FN,), got "
+                f"W.shape={W.shape}, b.shape={b.shape}"
+            )
+        if W.dtype.kind != "f" or b.dtype.kind != "f":
+            raise TypeError(
+                f"Convolution: W and b must be floating-point, got {W.dtype} and {b.dtype}"
+            )
+        self.W = W
+        self.b = b
+        self.stride = _positive_int("Convolution", "stride", stride)
+        self.pad = _positive_int("Convolution", "pad", pad, 0)
+        self.compute_dx = compute_dx
+        self.x_shape = None
+        self.col = None
+        self.col_W = None
+        self.dW = None
+        self.db = None
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {"W": self.W, "b": self.b}
+
+    def output_shape(self, x_shape) -> tuple[int, int, int, int]:
+        """(N, FN, out_h, out_w) for input of ``x_shape``, or a clear error."""
+        FN, C, FH, FW = self.W.shape
+        if len(x_shape) != 4:
+            hint = " (flat rows: reshape them to (N, C, H, W))" if len(x_shape) == 2 else ""
+            raise ValueError(
+                f"{self.name}: x must be a batch of images (N, C, H, W), got x.shape="
+                f"{tuple(x_shape)}{hint} (W.shape={self.W.shape})"
+            )
+        N, xc, H, W = x_shape
+        if xc != C:
+            raise ValueError(
+                f"{self.name}: x has {xc} channels, W expects {C} "
+                f"(x.shape={tuple(x_shape)}, W.shape={self.W.shape})"
+            )
+        try:
+            out_h = conv_output_size(H, FH, self.stride, self.pad)
+            out_w = conv_output_size(W, FW, self.stride, self.pad)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self.name}: x.shape={tuple(x_shape)}, W.shape={self.W.shape}, stride "
+                f"{self.stride}, pad {self.pad}: {exc}"
+            ) from None
+        return N, FN, out_h, out_w
+
+    def forward(self, x):
+        x = np.asarray(x)
+        N, FN, out_h, out_w = self.output_shape(x.shape)
+        if x.dtype != self.W.dtype:
+            x = x.astype(self.W.dtype)
+        FH, FW = self.W.shape[2:]
+        col = im2col(x, FH, FW, self.stride, self.pad)  # (N·oh·ow, C·FH·FW)
+        col_W = self.W.reshape(FN, -1).T  # (C·FH·FW, FN)
+        out = col @ col_W
+        out += self.b
+        self.x_shape, self.col, self.col_W = x.shape, col, col_W
+        return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
+
+    def backward(self, dout):
+        self._check_called(self.col)
+        N, FN, out_h, out_w = self.output_shape(self.x_shape)
+        dout = self._check_dout(dout, (N, FN, out_h, out_w))
+        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # (N·oh·ow, FN), as out was
+        self.db = dout.sum(axis=0)  # db = Σ dout
+        self.dW = (self.col.T @ dout).T.reshape(self.W.shape)  # dW = colᵀ · dout
+        if not self.compute_dx:
+            return None
+        dcol = dout @ self.col_W.T  # dcol = dout · W_colᵀ
+        FH, FW = self.W.shape[2:]
+        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.name}(W={self.W.shape}, stride={self.stride}, pad={self.pad}, "
+            f"dtype={self.W.dtype})"
+        )
+
+
+class Pooling(Layer):
+    """Max pooling (7.4.4): the largest value of each pool_h × pool_w window, per channel.
+
+    With stride == pool size and no padding, the windows tile x: the max is taken over
+    pool_h·pool_w strided views of x (no copy of the windows); otherwise they come from
+    ``im2col``. Padding is
+    −∞ (never the max; the book pads with 0, which only differs for negative inputs).
+    ``backward`` sends each dout to the position of its window's max (the first one on a
+    tie), and 0 to the others.
+    """
+
+    label = "MaxPool"
+    rules = ("∂L/∂x = ∂L/∂out at each window's argmax, 0 elsewhere",)
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0):
+        self.pool_h = _positive_int("Pooling", "pool_h", pool_h)
+        self.pool_w = _positive_int("Pooling", "pool_w", pool_w)
+        self.stride = _positive_int("Pooling", "stride", stride)
+        self.pad = _positive_int("Pooling", "pad", pad, 0)
+        if self.pad >= min(self.pool_h, self.pool_w):
+            raise ValueError(
+                f"Pooling: pad ({pad}) must be smaller than the window ({pool_h}×{pool_w}), "
+                "or a window could hold padding only"
+            )
+        self.x_shape = None
+        self.arg_max = None
+        self.x = None
+
+    def output_shape(self, x_shape) -> tuple[int, int, int, int]:
+        if len(x_shape) != 4:
+            raise ValueError(
+                f"{self.name}: x must be a batch of images (N, C, H, W), got x.shape="
+                f"{tuple(x_shape)}"
+            )
+        N, C, H, W = x_shape
+        try:
+            out_h = conv_output_size(H, self.pool_h, self.stride, self.pad)
+            out_w = conv_output_size(W, self.pool_w, self.stride, self.pad)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self.name}: x.shape={tuple(x_shape)}, pool {self.pool_h}×{self.pool_w}, "
+                f"stride {self.stride}, pad {self.pad}: {exc}"
+            ) from None
+        return N, C, out_h, out_w
+
+    def _tiles(self) -> bool:
+        """Do the windows tile x exactly (reshape-based pooling)?"""
+        return self.pad == 0 and self.stride == self.pool_h == self.pool_w
+
+    def forward(self, x):
+        x = np.asarray(x)
+        N, C, out_h, out_w = self.output_shape(x.shape)
+        ph, pw = self.pool_h, self.pool_w
+        if self._tiles():
+            return self._forward_tiles(x)
+        col = im2col(x, ph, pw, self.stride, self.pad, pad_value=-np.inf)
+        windows = col.reshape(N, out_h, out_w, C, ph * pw).transpose(0, 3, 1, 2, 4)
+        arg_max = np.argmax(windows, axis=-1)
+        out = np.take_along_axis(windows, arg_max[..., None], axis=-1)[..., 0]
+        self.x_shape, self.arg_max, self.x = x.shape, arg_max, x
+        return out
+
+    def _forward_tiles(self, x):
+        """Windows that tile x: one strided view per window position (ph·pw passes)."""
+        ph, pw = self.pool_h, self.pool_w
+        out = x[:, :, ::ph, ::pw]
+        arg_max = np.zeros(out.shape, dtype=np.int8 if ph * pw < 128 else np.int64)
+        for k in range(1, ph * pw):
+            i, j = divmod(k, pw)
+            v = x[:, :, i::ph, j::pw]
+            better = v > out  # strictly: the first max wins a tie, as np.argmax
+            out = np.where(better, v, out)
+            arg_max[better] = k
+        if ph * pw == 1:
+            out = out.copy()
+        self.x_shape, self.arg_max, self.x = x.shape, arg_max, x
+        return out
+
+    def backward(self, dout):
+        self._check_called(self.arg_max)
+        N, C, out_h, out_w = self.output_shape(self.x_shape)
+        dout = self._check_dout(dout, (N, C, out_h, out_w))
+        ph, pw = self.pool_h, self.pool_w
+        # dL/dx = dout at each window's argmax, 0 at the other positions
+        dtype = np.result_type(dout, self.x)
+        if self._tiles():
+            dx = np.zeros_like(self.x, dtype=dtype)  # in x's memory layout
+            for k in range(ph * pw):
+                i, j = divmod(k, pw)
+                dx[:, :, i::ph, j::pw] = dout * (self.arg_max == k)
+            return dx
+        dmax = np.zeros((N, C, out_h, out_w, ph * pw), dtype=dtype)
+        np.put_along_axis(dmax, self.arg_max[..., None], dout[..., None], axis=-1)
+        dcol = dmax.transpose(0, 2, 3, 1, 4).reshape(N * out_h * out_w, C * ph * pw)
+        return col2im(dcol, self.x_shape, ph, pw, self.stride, self.pad)
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.name}(pool_h={self.pool_h}, pool_w={self.pool_w}, stride={self.stride}, "
+            f"pad={self.pad})"
+        )

@@ -506,11 +506,15 @@ def _check_config_fits(name: str, cls: type, config: dict, params: dict) -> None
     Computed from the sizes alone, before anything is allocated: a damaged or hostile
     configuration (``hidden_size=10**9``) must not make the caller build a huge network.
     """
-    sizes = cls._sizes_from_config(config)
-    expected = {}
-    for i in range(1, len(sizes)):
-        expected[f"W{i}"] = (sizes[i - 1], sizes[i])
-        expected[f"b{i}"] = (sizes[i],)
+    shapes_from_config = getattr(cls, "_param_shapes_from_config", None)
+    if shapes_from_config is not None:  # networks with other parameters than W and b
+        expected = shapes_from_config(config)
+    else:
+        sizes = cls._sizes_from_config(config)
+        expected = {}
+        for i in range(1, len(sizes)):
+            expected[f"W{i}"] = (sizes[i - 1], sizes[i])
+            expected[f"b{i}"] = (sizes[i],)
     problems = []
     missing = [k for k in expected if k not in params]
     extra = [k for k in params if k not in expected]
@@ -563,3 +567,253 @@ def network_from_config(config: dict, seed: int | None = None, params=None) -> N
     if params is not None:
         network.load_params(params)
     return network
+
+
+# -- Chapters 6 and 7 ---------------------------------------------------------------------------
+# Networks with Dropout and Batch Normalization, whose forward pass differs between training and
+# test (the book's ``train_flg``), and whose BatchNormalization layers keep running statistics
+# (``buffers``: arrays that are saved in checkpoints but not trained).
+
+from backprop.layers import BatchNormalization, Dropout  # noqa: E402 (this section's own)
+
+__all__ += ["MultiLayerNetExtend", "NetworkWithModes"]
+
+
+class NetworkWithModes(Network):
+    """A ``Network`` whose layers may take ``train_flg`` (Dropout, BatchNormalization).
+
+    * ``predict(x, train_flg=False)``, ``loss(x, t, train_flg=False)`` and ``accuracy`` run in
+      test mode by default, as the book's networks do; ``gradient`` / ``loss_and_gradient``
+      run in training mode. So a caller who forgets ``train_flg`` gets the test behaviour at
+      evaluation and the training behaviour when learning, never random predictions.
+    * ``buffers``: the running mean and variance of every BatchNormalization layer
+      (``running_mean1``, ``running_var1``, ...); ``load_buffers`` restores them, and
+      checkpoints save them beside ``params``.
+    * ``numerical_gradient`` differentiates the training-mode loss with the *same* dropout
+      masks in every evaluation (the mask generator is rewound each time), and leaves the
+      running statistics as they were; a following ``gradient`` call draws those same masks.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.dropout_rng = np.random.default_rng()
+
+    def _mode_layers(self):
+        return [
+            layer
+            for layer in self.layers.values()
+            if isinstance(layer, (Dropout, BatchNormalization))
+        ]
+
+    def _forward(self, x, train_flg: bool):
+        for layer in self.layers.values():
+            if isinstance(layer, (Dropout, BatchNormalization)):
+                x = layer.forward(x, train_flg)
+            else:
+                x = layer.forward(x)
+        return x
+
+    def predict(self, x, train_flg: bool = False) -> np.ndarray:
+        """Scores (before softmax); ``train_flg=True`` drops neurons and uses batch statistics."""
+        return self._forward(x, train_flg)
+
+    def loss(self, x, t, train_flg: bool = False) -> float:
+        """Mean cross-entropy loss (plus weight decay); test mode unless ``train_flg``."""
+        return float(self.last_layer.forward(self.predict(x, train_flg), t)) + self._decay_loss()
+
+    def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
+        """The training-mode loss of the batch and the gradients, from one forward pass."""
+        loss = self.loss(x, t, train_flg=True)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {name: getattr(layer, attr) for name, layer, attr in self._grad_sources}
+        self._add_decay_grads(grads)
+        return loss, grads
+
+    def numerical_gradient(self, x, t) -> dict[str, np.ndarray]:
+        network = self if self.dtype == np.float64 else self.astype(np.float64)
+        rng_state = self.dropout_rng.bit_generator.state
+        buffers = dict(network.buffers)
+
+        def loss_w(_):
+            network.dropout_rng.bit_generator.state = rng_state
+            return network.loss(x, t, train_flg=True)
+
+        grads = {
+            key: numerical_gradient(loss_w, param).astype(self.dtype, copy=False)
+            for key, param in network.params.items()
+        }
+        network.load_buffers(buffers)
+        self.dropout_rng.bit_generator.state = rng_state
+        return grads
+
+    # -- buffers ----------------------------------------------------------------------------
+    def _batchnorm_layers(self) -> list[tuple[str, BatchNormalization]]:
+        """(suffix, layer) for each BatchNormalization layer, e.g. ("1", BatchNorm1)."""
+        return [
+            (name.removeprefix("BatchNorm"), layer)
+            for name, layer in self.layers.items()
+            if isinstance(layer, BatchNormalization)
+        ]
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The running statistics of the BatchNormalization layers (not trained)."""
+        out = {}
+        for i, layer in self._batchnorm_layers():
+            out[f"running_mean{i}"] = layer.running_mean
+            out[f"running_var{i}"] = layer.running_var
+        return out
+
+    def load_buffers(self, buffers) -> None:
+        """Set the running statistics from ``buffers`` (same names and shapes, else an error)."""
+        expected = {k: v.shape for k, v in self.buffers.items()}
+        problems = [f"missing {k}" for k in expected if k not in buffers]
+        problems += [f"unexpected {k}" for k in buffers if k not in expected]
+        problems += [
+            f"{k} has shape {np.shape(buffers[k])}, expected {shape}"
+            for k, shape in expected.items()
+            if k in buffers and np.shape(buffers[k]) != shape
+        ]
+        if problems:
+            raise ValueError(
+                f"{type(self).__name__}: the buffers do not fit this network: "
+                + "; ".join(problems)
+            )
+        for i, layer in self._batchnorm_layers():
+            layer.running_mean = np.array(buffers[f"running_mean{i}"], dtype=self.dtype)
+            layer.running_var = np.array(buffers[f"running_var{i}"], dtype=self.dtype)
+
+    def _new_batchnorm(self, i, D: int) -> BatchNormalization:
+        """BatchNorm{i} on params gamma{i}, beta{i}, keeping the running statistics of the
+        layer it replaces (``_build_layers`` runs again after ``load_params``)."""
+        old = self.layers.get(f"BatchNorm{i}") if hasattr(self, "_built") else None
+        zeros = np.zeros(D, dtype=self.dtype)
+        mean = old.running_mean if old is not None else zeros
+        var = old.running_var if old is not None else zeros
+        return BatchNormalization(
+            self.params[f"gamma{i}"],
+            self.params[f"beta{i}"],
+            running_mean=np.asarray(mean, dtype=self.dtype),
+            running_var=np.asarray(var, dtype=self.dtype),
+        )
+
+    def _new_dropout(self, ratio: float) -> Dropout:
+        return Dropout(ratio, rng=self.dropout_rng)
+
+    def astype(self, dtype) -> Network:
+        buffers = self.buffers
+        net = super().astype(dtype)
+        net.load_buffers(buffers)
+        return net
+
+
+class MultiLayerNetExtend(NetworkWithModes, MultiLayerNet):
+    """The book's ``MultiLayerNetExtend`` (6.3-6.4): MultiLayerNet with Dropout and BatchNorm.
+
+    (Affine → [BatchNorm] → activation → [Dropout]) × n → Affine → SoftmaxWithLoss.
+
+    Parameters
+    ----------
+    input_size, hidden_size_list, output_size, activation, weight_init_std,
+    weight_decay_lambda : as in ``MultiLayerNet``.
+    use_dropout : bool
+        A Dropout layer after each hidden activation.
+    dropout_ration : float
+        The dropout ratio (the book's spelling of the argument).
+    use_batchnorm : bool
+        A BatchNormalization layer (γ = 1, β = 0 at first: params ``gamma1``, ``beta1``, ...)
+        before each hidden activation.
+    seed, rng, dtype : as in ``TwoLayerNet``; ``rng`` also seeds the dropout masks.
+
+    ``predict(x, train_flg=False)``, ``loss(x, t, train_flg=False)`` as in the book; the
+    gradient is always taken in training mode.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size_list,
+        output_size: int,
+        activation: str = "relu",
+        weight_init_std="relu",
+        weight_decay_lambda: float = 0.0,
+        use_dropout: bool = False,
+        dropout_ration: float = 0.5,
+        use_batchnorm: bool = False,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        dtype="float64",
+    ):
+        gen = _rng(seed, rng)
+        self.use_dropout = bool(use_dropout)
+        self.dropout_ration = float(dropout_ration)
+        if not 0.0 <= self.dropout_ration < 1.0:
+            raise ValueError(f"dropout_ration must be in [0, 1), got {dropout_ration!r}")
+        self.use_batchnorm = bool(use_batchnorm)
+        self.dropout_rng = gen.spawn(1)[0]
+        MultiLayerNet.__init__(
+            self,
+            input_size,
+            hidden_size_list,
+            output_size,
+            activation,
+            weight_init_std,
+            weight_decay_lambda,
+            rng=gen,
+            dtype=dtype,
+        )
+
+    def _build_layers(self) -> None:
+        if self.use_batchnorm and "gamma1" not in self.params:
+            dt = self.dtype
+            for i, size in enumerate(self.hidden_size_list, start=1):
+                self.params[f"gamma{i}"] = np.ones(size, dtype=dt)
+                self.params[f"beta{i}"] = np.zeros(size, dtype=dt)
+        n = len(self.hidden_size_list) + 1
+        activation = {"relu": Relu, "sigmoid": Sigmoid}[self.activation]
+        layers = OrderedDict()
+        grad_sources = []
+        for i in range(1, n + 1):
+            affine = Affine(self.params[f"W{i}"], self.params[f"b{i}"], compute_dx=i > 1)
+            layers[f"Affine{i}"] = affine
+            grad_sources += [(f"W{i}", affine, "dW"), (f"b{i}", affine, "db")]
+            if i == n:
+                break
+            if self.use_batchnorm:
+                bn = self._new_batchnorm(i, self.hidden_size_list[i - 1])
+                layers[f"BatchNorm{i}"] = bn
+                grad_sources += [(f"gamma{i}", bn, "dgamma"), (f"beta{i}", bn, "dbeta")]
+            layers[f"Activation{i}"] = activation()
+            if self.use_dropout:
+                layers[f"Dropout{i}"] = self._new_dropout(self.dropout_ration)
+        for name, layer in layers.items():
+            layer.name = name
+        self.layers = layers
+        self._built = True
+        # The gradient dict lists the keys in params' order (W1, b1, ..., gamma1, beta1, ...).
+        order = {key: k for k, key in enumerate(self.params)}
+        self._grad_sources = sorted(grad_sources, key=lambda source: order[source[0]])
+
+    @classmethod
+    def _param_shapes_from_config(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        sizes = cls._sizes_from_config(config)
+        shapes = {}
+        for i in range(1, len(sizes)):
+            shapes[f"W{i}"] = (sizes[i - 1], sizes[i])
+            shapes[f"b{i}"] = (sizes[i],)
+        if config.get("use_batchnorm"):
+            for i in range(1, len(sizes) - 1):
+                shapes[f"gamma{i}"] = shapes[f"beta{i}"] = (sizes[i],)
+        return shapes
+
+    def config(self) -> dict:
+        return {
+            **MultiLayerNet.config(self),
+            "class": "MultiLayerNetExtend",
+            "use_dropout": self.use_dropout,
+            "dropout_ration": self.dropout_ration,
+            "use_batchnorm": self.use_batchnorm,
+        }

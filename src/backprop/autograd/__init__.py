@@ -69,3 +69,8 @@ __all__ = [
     "tanh",
     "transpose",
 ]
+
+# Chapters 6 and 7
+from backprop.autograd.ops import batch_norm, conv2d, dropout, flatten, max_pool2d
+
+__all__ += ["batch_norm", "conv2d", "dropout", "flatten", "max_pool2d"]

@@ -169,3 +169,117 @@ def mean_squared_error(y, t) -> Tensor:
     return _MeanSquaredErrorFunction(MeanSquaredErrorLoss(), "mean_squared_error")(
         y, as_tensor(t, like=y)
     )
+
+
+# -- Chapters 6 and 7 ---------------------------------------------------------------------------
+# Convolution, max pooling, dropout and batch normalization on Tensors: each records one node
+# of ``backprop.layers`` (Convolution, Pooling, Dropout, BatchNormalization), so the layer and
+# the Tensor forms run the same forward and backward.
+
+from backprop.layers import BatchNormalization, Convolution, Dropout, Pooling  # noqa: E402
+
+__all__ += ["batch_norm", "conv2d", "dropout", "flatten", "max_pool2d"]
+
+
+class _ConvolutionFunction(_AffineFunction):
+    """The Convolution layer as one node with inputs x, W, b (its dW, db are their grads)."""
+
+    __slots__ = ()
+
+
+def conv2d(x, W, b, stride: int = 1, pad: int = 0) -> Tensor:
+    """Convolution of images ``x`` with filters ``W`` plus bias ``b`` (7.4.3, im2col).
+
+    Parameters
+    ----------
+    x : Tensor or ndarray, shape (N, C, H, W)
+    W : Tensor, shape (FN, C, FH, FW)
+    b : Tensor, shape (FN,)
+    stride, pad : int
+
+    Returns
+    -------
+    Tensor, shape (N, FN, out_h, out_w) with out_h = (H + 2·pad − FH) / stride + 1.
+    """
+    x = as_tensor(x)
+    W = as_tensor(W)
+    b = as_tensor(b, like=W)
+    node = Convolution(W.data, b.data, stride, pad, compute_dx=x.requires_grad)
+    return _ConvolutionFunction(node, "conv2d")(x, W, b)
+
+
+def max_pool2d(x, pool_h: int, pool_w: int | None = None, stride: int | None = None, pad=0):
+    """Max pooling of images ``x`` (N, C, H, W) (the Pooling layer, 7.4.4).
+
+    ``pool_w`` defaults to ``pool_h`` and ``stride`` to the pool size (non-overlapping
+    windows, as the book's networks use them).
+    """
+    pool_w = pool_h if pool_w is None else pool_w
+    stride = pool_h if stride is None else stride
+    return Function(Pooling(pool_h, pool_w, stride, pad), "max_pool2d")(as_tensor(x))
+
+
+def dropout(x, dropout_ratio: float = 0.5, train_flg: bool = True, *, inverted=False, rng=None):
+    """Dropout (6.4.3): random 0/1 mask in training, × (1 − ratio) at test (the book's).
+
+    ``inverted=True`` scales the kept neurons by 1 / (1 − ratio) in training and passes ``x``
+    unchanged at test. ``rng`` (a ``numpy.random.Generator``) draws the mask.
+    """
+    node = Dropout(dropout_ratio, inverted=inverted, rng=rng)
+    return Function(node, "dropout", (train_flg,))(as_tensor(x))
+
+
+class _BatchNormFunction(Function):
+    """BatchNormalization as one node with inputs x, gamma, beta."""
+
+    __slots__ = ()
+
+    def forward(self, x, gamma, beta):
+        return self.node.forward(x, *self.constants)
+
+    def backward(self, gy):
+        dx = self.node.backward(gy)
+        return dx, self.node.dgamma, self.node.dbeta
+
+
+def batch_norm(
+    x,
+    gamma,
+    beta,
+    running_mean=None,
+    running_var=None,
+    momentum: float = 0.9,
+    train_flg: bool = True,
+    *,
+    eps: float = 1e-6,
+) -> Tensor:
+    """Batch normalization (6.3): γ · (x − μ) / √(σ² + eps) + β.
+
+    Training (``train_flg=True``) normalises with the batch's mean and variance and, when
+    ``running_mean`` / ``running_var`` arrays are given, updates them **in place** (as
+    PyTorch's ``batch_norm`` does) with running = momentum · running + (1 − momentum) · batch.
+    At test time the running statistics are used (they are required then).
+    ``x`` (N, D) with γ, β (D,); or (N, C, H, W) with γ, β (C,) (per channel).
+    """
+    x = as_tensor(x)
+    gamma = as_tensor(gamma)
+    beta = as_tensor(beta, like=gamma)
+    if not train_flg and (running_mean is None or running_var is None):
+        raise ValueError(
+            "batch_norm: test mode (train_flg=False) needs running_mean and running_var"
+        )
+    node = BatchNormalization(gamma.data, beta.data, momentum, running_mean, running_var, eps=eps)
+    out = _BatchNormFunction(node, "batch_norm", (train_flg,))(x, gamma, beta)
+    if train_flg:
+        for given, updated in ((running_mean, node.running_mean), (running_var, node.running_var)):
+            if isinstance(given, np.ndarray):
+                given[...] = updated
+    return out
+
+
+def flatten(x) -> Tensor:
+    """Images (N, C, H, W) (or any (N, ...)) as rows (N, C·H·W) (Reshape)."""
+    x = as_tensor(x)
+    if x.ndim < 1:
+        raise ValueError(f"flatten: x must have a batch axis, got shape {x.shape}")
+    return x.reshape(x.shape[0], -1)

@@ -25,6 +25,7 @@ from backprop import __version__
 # Order is the order of ``backprop --help``.
 _COMMAND_MODULES = ("train", "evaluate", "predict", "download", "gradcheck", "graph")
 _COMMAND_MODULES += ("check", "exercise")  # learn by doing: your own layers, the exercises
+_COMMAND_MODULES += ("experiment",)  # chapters 6 and 7
 
 EXIT_USAGE = 2
 

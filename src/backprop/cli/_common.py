@@ -73,6 +73,8 @@ def describe_test_data(name: str, x_test) -> str:
 
 def describe_network(network) -> str:
     """E.g. ``TwoLayerNet 784-50-10 (ReLU), float32``."""
+    if hasattr(network, "describe"):  # the convolutional networks describe themselves
+        return network.describe()
     config = network.config()
     hidden = config.get("hidden_size_list") or [config.get("hidden_size")]
     sizes = "-".join(str(n) for n in [config["input_size"], *hidden, config["output_size"]])

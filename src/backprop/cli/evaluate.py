@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             f"{DATASETS[dataset].num_classes} classes"
         )
     (_, _), (x_test, t_test) = load_data(dataset, _data_dir(args, checkpoint.metadata, dataset))
-    input_size = network.config()["input_size"]
+    input_size = network.input_size
     if x_test[0].size != input_size:
         raise ValueError(
             f"{args.model}: the network takes {input_size} inputs, the {dataset} images have "

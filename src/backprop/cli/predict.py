@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.model)
     network = checkpoint.network
-    input_size = network.config()["input_size"]
+    input_size = network.input_size
     if input_size != 28 * 28:
         raise ValueError(
             f"{args.model}: the network takes {input_size} inputs, not 28×28 = 784 pixels"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop.cli import _models
 from backprop.cli._common import (
     DATASET_NAMES,
     check_dataset,
@@ -115,6 +116,7 @@ def register(subparsers) -> None:
         "--activation", metavar="NAME", help=f"{' or '.join(ACTIVATIONS)} (default: relu)"
     )
     net.add_argument("--dtype", metavar="DTYPE", help=f"{' or '.join(DTYPES)} (default: float32)")
+    _models.add_arguments(net)  # --model, --dropout, --batchnorm, --weight-decay (chapters 6-8)
     opt = parser.add_argument_group("optimization")
     opt.add_argument(
         "--optimizer", metavar="NAME", help=f"{', '.join(OPTIMIZER_NAMES)} (default: sgd)"
@@ -369,7 +371,10 @@ def _new_trainer(args: argparse.Namespace, s: dict, model_path: Path) -> Trainer
         )
     init_seed, data_seed = np.random.SeedSequence(s["seed"]).spawn(2)
     output_size = int(max(t_train.max(), t_test.max())) + 1
-    network = _build_network(s, x_train[0].size, output_size, np.random.default_rng(init_seed))
+    init_rng = np.random.default_rng(init_seed)
+    network = _models.build_network(args, s, x_train[0].size, output_size, init_rng)
+    if network is None:  # no --model: the chapter 5 networks
+        network = _build_network(s, x_train[0].size, output_size, init_rng)
     lr = s["lr"] if s["lr"] is not None else (BOOK_SGD_LR if s["optimizer"] == "sgd" else None)
     metadata = {"dataset": s["dataset"], "seed": s["seed"]}
     if s["data_dir"] is not None:
