@@ -13,7 +13,6 @@ argument shows a tqdm bar on stderr. Nothing here draws or writes files.
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -56,8 +55,7 @@ def _quiet_trainer(network, x, t, x_test, t_test, optimizer, seed, **options) ->
         t_test,
         optimizer=optimizer,
         rng=np.random.default_rng(seed),
-        progress="none",
-        stream=io.StringIO(),
+        verbose=False,
         **options,
     )
 

@@ -89,6 +89,8 @@ def _checking_inputs(forward):
             dtype = getattr(x, "dtype", None)
             if dtype is not None and dtype.kind in "biuf":  # the hot path: one attribute
                 continue
+            if i < len(names) and names[i] == "train_flg":  # a mode, checked by the layer
+                continue
             check_array(self.name, names[i] if i < len(names) else f"input {i}", x)
         return forward(self, *inputs, **keywords)
 

@@ -621,6 +621,10 @@ class NetworkWithModes(Network):
         """Mean cross-entropy loss (plus weight decay); test mode unless ``train_flg``."""
         return float(self.last_layer.forward(self.predict(x, train_flg), t)) + self._decay_loss()
 
+    def gradient(self, x, t) -> dict[str, np.ndarray]:
+        """Gradients by backpropagation in training mode (dropout masks, batch statistics)."""
+        return self.loss_and_gradient(x, t)[1]
+
     def loss_and_gradient(self, x, t) -> tuple[float, dict[str, np.ndarray]]:
         """The training-mode loss of the batch and the gradients, from one forward pass."""
         loss = self.loss(x, t, train_flg=True)

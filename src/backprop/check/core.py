@@ -383,7 +383,9 @@ class _Subject:
         features = int(np.prod(shapes[0][1:])) if shapes and len(shapes[0]) > 1 else 4
         rng = np.random.default_rng(1)
         for name, p in list(sig.parameters.items())[1:]:
-            if p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if p.default is not p.empty and name not in _PARAM_ARGS:  # W, b: always given
                 continue
             kind = _PARAM_ARGS.get(name)
             if kind == "W":

@@ -21,7 +21,7 @@ import numpy as np
 from backprop import experiment_plots as plots
 from backprop import experiments
 from backprop._atomic import atomic_write
-from backprop.cli._common import DATASET_NAMES, load_data
+from backprop.cli._common import DATASET_NAMES, load_data, plural
 
 NAMES = ("optimizers", "weight-init", "batchnorm", "overfitting", "hyperparameters", "filters")
 
@@ -248,7 +248,9 @@ def _filters(args, out: Path, progress: bool):
             progress="bar" if progress else "none",
         )
         history = trainer.train()
-        how = f"{epochs} epoch(s) on {args.dataset}, test accuracy {history.test_acc[-1]:.4f}"
+        how = (
+            f"{plural(epochs, 'epoch')} on {args.dataset}, test accuracy {history.test_acc[-1]:.4f}"
+        )
     after = network.params["W1"]
     written = [
         plots.plot_filters(before, out / "filters_before.png", title="Conv1 filters, initial"),
