@@ -164,9 +164,8 @@ def test_checkpoints_keep_params_and_buffers(rng, tmp_path, make):
         t,
         optimizer=Adam(lr=0.01),
         iters=3,
-        batch_size=2,
-        progress="log",
-        stream=io.StringIO(),
+        mini_batch_size=2,
+        verbose=False,
     )
     trainer.train()
     path = save_checkpoint(tmp_path / "model.npz", net)
