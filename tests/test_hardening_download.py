@@ -70,6 +70,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(GZ)))
             self.end_headers()
             self._stream((GZ[i : i + 1] for i in range(len(GZ))), 0.02)
+        elif route == "slow-headers":  # a header line that never ends, a byte every 20 ms
+            self._stream(_forever(b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a"), 0.02)
         elif route == "endless":  # the right file, then garbage for ever (no length)
             self.send_response(200)
             self.send_header("Connection", "close")
@@ -134,6 +136,14 @@ def test_a_slow_server_is_stopped_by_the_deadline(server, tmp_path):
     started = time.monotonic()
     with pytest.raises(DatasetError, match=r"took more than 1 s, the deadline for the whole"):
         _fetch(server, "slow", tmp_path, timeout=0.5, deadline=1.0)
+    assert time.monotonic() - started < 5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_slow_headers_are_stopped_by_the_deadline(server, tmp_path):
+    started = time.monotonic()
+    with pytest.raises(DatasetError, match=r"took more than 1 s, .* to send its headers"):
+        _fetch(server, "slow-headers", tmp_path, timeout=0.5, deadline=1.0)
     assert time.monotonic() - started < 5
     assert list(tmp_path.iterdir()) == []
 

@@ -327,3 +327,13 @@ def test_scores_without_classes_and_shapes_that_are_not_integers():
             function(np.zeros((2, 0)))
     with pytest.raises(ValueError, match=r"^Reshape: cannot reshape an array of shape \(3,\)"):
         layers.Reshape((1.5,)).forward(np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_that_overflows_says_so_instead_of_a_warning(dtype):
+    from backprop.layers import Exp
+
+    x = np.array([1.0, 1000.0], dtype=dtype)
+    with pytest.raises(FloatingPointError, match=r"Exp: exp\(x\) overflows .* reaches 1000"):
+        Exp().forward(x)
+    np.testing.assert_array_equal(Exp().forward(np.array([-1000.0, 0.0], dtype=dtype)), [0, 1])

@@ -397,8 +397,21 @@ class Exp(Layer):
         self.out = None
 
     def forward(self, x):
-        self.out = np.exp(x)
-        return self.out
+        with np.errstate(over="ignore", under="ignore"):  # exp(−1000) → 0 is right
+            out = np.exp(x)
+        if np.isinf(out).any():
+            x = np.asarray(x)
+            big = np.isinf(out) & np.isfinite(x)
+            if big.any():  # a finite x whose exp exceeds the dtype: say so, never a bare inf
+                limit = np.log(np.finfo(out.dtype).max)
+                message = (
+                    f"{self.name}: exp(x) overflows {out.dtype} for x > {limit:.1f}, and x "
+                    f"reaches {np.max(x[big]):.6g} (x.shape={x.shape}); for softmax or a loss, "
+                    "subtract the maximum first (log-sum-exp, as SoftmaxWithLoss does)"
+                )
+                raise FloatingPointError(message)
+        self.out = out
+        return out
 
     def backward(self, dout):
         self._check_called(self.out)

@@ -25,6 +25,7 @@ import math
 import os
 import struct
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Sequence
@@ -179,6 +180,45 @@ class _SizeGuard:
             self._decided = True
 
 
+
+def _open_within(request, timeout: float, deadline: float):
+    """``urlopen(request)``, its status line and headers bounded by ``deadline`` too.
+
+    Each read of the headers waits at most ``timeout``, but a server dribbling a header a byte
+    at a time would pass every such check; so the opening runs in a helper thread that is
+    abandoned at the deadline (it closes whatever response reaches it afterwards).
+    """
+    import urllib.request
+
+    result: dict = {}
+    abandoned = threading.Event()
+
+    def open_url() -> None:
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout)
+        except BaseException as exc:  # handed to the caller's thread as it is
+            result["error"] = exc
+            return
+        if abandoned.is_set():
+            response.close()
+        else:
+            result["response"] = response
+
+    thread = threading.Thread(target=open_url, name="backprop-download-open", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        abandoned.set()
+        if "response" in result:  # arrived between the join and the flag
+            result.pop("response").close()
+        raise DatasetError(
+            f"took more than {deadline:g} s, the deadline for the whole file, to send its headers"
+        )
+    if "error" in result:
+        raise result["error"]
+    return result["response"]
+
+
 def _failure_reason(exc: BaseException, timeout: float) -> str:
     return _printable(_raw_failure_reason(exc, timeout))
 
@@ -270,7 +310,7 @@ def fetch_file(
                 request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
                 started = time.monotonic()
                 guard = _SizeGuard(max_bytes)
-                with urllib.request.urlopen(request, timeout=timeout) as response:
+                with _open_within(request, timeout, deadline) as response:
                     progress.total = _content_length(response.headers.get("Content-Length"))
                     if progress.total > max_bytes:
                         message = f"the server announces {progress.total:,} bytes, too many"
