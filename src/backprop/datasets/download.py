@@ -180,7 +180,6 @@ class _SizeGuard:
             self._decided = True
 
 
-
 def _open_within(request, timeout: float, deadline: float):
     """``urlopen(request)``, its status line and headers bounded by ``deadline`` too.
 
