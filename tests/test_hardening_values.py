@@ -337,3 +337,9 @@ def test_exp_that_overflows_says_so_instead_of_a_warning(dtype):
     with pytest.raises(FloatingPointError, match=r"Exp: exp\(x\) overflows .* reaches 1000"):
         Exp().forward(x)
     np.testing.assert_array_equal(Exp().forward(np.array([-1000.0, 0.0], dtype=dtype)), [0, 1])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_family_names_an_axis_out_of_range(name):
+    with pytest.raises(ValueError, match=rf"{name}: axis 5 is out of range .* 2 dimensions"):
+        getattr(functions, name)(np.ones((2, 3)), axis=5)

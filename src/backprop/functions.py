@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop._checks import check_array, check_classes, check_same_shape, check_targets
+from backprop._checks import (
+    check_array,
+    check_axis,
+    check_classes,
+    check_same_shape,
+    check_targets,
+)
 
 __all__ = [
     "cross_entropy_error",
@@ -96,6 +102,7 @@ def logsumexp_terms(x: np.ndarray, axis: int = -1):
 def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log Σ exp(x) over ``axis`` (the last by default), finite for any finite input."""
     x = _as_float(x)
+    check_axis("logsumexp", axis, x.ndim)
     with np.errstate(under="ignore"):
         _, _, s = logsumexp_terms(x, axis)
     out = np.max(x, axis=axis, keepdims=True) + np.log(s)
@@ -109,6 +116,7 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     probabilities.
     """
     check_classes("softmax", x)
+    check_axis("softmax", axis, np.ndim(x))
     with np.errstate(under="ignore"):
         _, e, s = logsumexp_terms(_as_float(x), axis)
     e /= s  # e is a fresh array
@@ -118,6 +126,7 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 def log_softmax(x, axis: int = -1) -> np.ndarray:
     """log(softmax(x)) over ``axis`` via log-sum-exp: finite for any finite input."""
     check_classes("log_softmax", x)
+    check_axis("log_softmax", axis, np.ndim(x))
     with np.errstate(under="ignore"):
         z, _, s = logsumexp_terms(_as_float(x), axis)
     z -= np.log(s)  # z is a fresh array
