@@ -10,16 +10,22 @@ column — exactly as the book's ``common/util.py``. ``col2im`` is its adjoint (
 it adds every row back onto the window it came from, so overlapping windows sum. That is
 the gradient of ``im2col``: ∂L/∂x = col2im(∂L/∂col).
 
-Speed: ``im2col`` takes the windows with ``sliding_window_view`` (a view, no copy) and makes
-one copy while reordering them into rows; ``col2im`` loops over the FH × FW kernel positions
-only (25 for a 5×5 kernel), never over images or pixels.
+``unfold`` and ``fold`` are the same two operations with the windows laid out per image,
+as PyTorch's ``torch.nn.functional.unfold`` / ``fold`` do: (N, C·FH·FW, out_h·out_w), one
+column per window. Per image, a convolution is then ``W.reshape(FN, -1) @ cols[n]``, whose
+result is already in N-C-H-W order. ``im2col`` is ``unfold`` with each image's matrix
+transposed; the Convolution layer uses ``unfold`` because it is faster.
+
+Speed: ``unfold`` copies every window position with whole output rows at a time, and
+``fold`` loops over the FH × FW kernel positions only (25 for a 5×5 kernel), never over
+images or pixels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["col2im", "conv_output_size", "im2col"]
+__all__ = ["col2im", "conv_output_size", "fold", "im2col", "unfold"]
 
 
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -63,10 +69,95 @@ def _check_args(shape, filter_h: int, filter_w: int, stride: int, pad: int, who:
     return out_h, out_w
 
 
+def unfold(
+    input_data, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0, *, pad_value=0
+) -> np.ndarray:
+    """The (C, filter_h, filter_w) windows of each image of ``input_data`` as columns.
+
+    Parameters
+    ----------
+    input_data : ndarray, shape (N, C, H, W)
+    filter_h, filter_w : int
+        Window (kernel) size.
+    stride, pad : int
+        Step between windows; rows/columns of ``pad_value`` added on each side.
+    pad_value : number
+        0 for a convolution (the book); −inf for max pooling, so padding is never the max.
+
+    Returns
+    -------
+    ndarray, shape (N, C·filter_h·filter_w, out_h·out_w), in the input's dtype:
+    ``cols[n, (c, i, j), (y, x)] = x_padded[n, c, y·stride + i, x·stride + j]``.
+    """
+    x = np.asarray(input_data)
+    _check_args(x.shape, filter_h, filter_w, stride, pad, "unfold")
+    return _unfold(x, filter_h, filter_w, stride, pad, pad, pad_value)
+
+
+def _unfold(x, filter_h, filter_w, stride, pad_h, pad_w, pad_value=0) -> np.ndarray:
+    """unfold with its own padding for height and width (checked by the caller)."""
+    N, C, H, W = x.shape
+    out_h = (H + 2 * pad_h - filter_h) // stride + 1
+    out_w = (W + 2 * pad_w - filter_w) // stride + 1
+    if pad_h or pad_w:
+        padded = np.full((N, C, H + 2 * pad_h, W + 2 * pad_w), pad_value, dtype=x.dtype)
+        padded[:, :, pad_h : pad_h + H, pad_w : pad_w + W] = x
+        x = padded
+    cols = np.empty((N, C, filter_h, filter_w, out_h, out_w), dtype=x.dtype)
+    for i in range(filter_h):
+        i_max = i + stride * out_h
+        for j in range(filter_w):
+            j_max = j + stride * out_w
+            cols[:, :, i, j] = x[:, :, i:i_max:stride, j:j_max:stride]
+    return cols.reshape(N, C * filter_h * filter_w, out_h * out_w)
+
+
+def fold(cols, input_shape, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0):
+    """Add each column of ``cols`` back onto its window: the adjoint of :func:`unfold`.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (N, C·filter_h·filter_w, out_h·out_w)
+    input_shape : tuple (N, C, H, W)
+        The shape of the images ``cols`` was made from.
+
+    Returns
+    -------
+    ndarray, shape ``input_shape``, in ``cols``' dtype: each pixel the sum of the entries
+    of ``cols`` that came from it (padding dropped).
+    """
+    cols = np.asarray(cols)
+    input_shape = tuple(int(n) for n in input_shape)
+    out_h, out_w = _check_args(input_shape, filter_h, filter_w, stride, pad, "fold")
+    N, C = input_shape[:2]
+    expected = (N, C * filter_h * filter_w, out_h * out_w)
+    if cols.shape != expected:
+        raise ValueError(
+            f"fold: cols must have shape {expected} for input_shape {input_shape}, "
+            f"filter {filter_h}×{filter_w}, stride {stride}, pad {pad}; got {cols.shape}"
+        )
+    return _fold(cols.reshape(N, C, filter_h, filter_w, out_h, out_w), input_shape, stride, pad)
+
+
+def _fold(windows, input_shape, stride: int, pad: int) -> np.ndarray:
+    """windows (N, C, FH, FW, out_h, out_w), any memory layout → image of input_shape."""
+    N, C, H, W = input_shape
+    _, _, filter_h, filter_w, out_h, out_w = windows.shape
+    img = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=windows.dtype)
+    for i in range(filter_h):
+        i_max = i + stride * out_h
+        for j in range(filter_w):
+            j_max = j + stride * out_w
+            img[:, :, i:i_max:stride, j:j_max:stride] += windows[:, :, i, j]
+    if pad:
+        img = img[:, :, pad : pad + H, pad : pad + W]
+    return img
+
+
 def im2col(
     input_data, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0, *, pad_value=0
 ) -> np.ndarray:
-    """Unroll the (C, filter_h, filter_w) windows of ``input_data`` into rows.
+    """Unroll the (C, filter_h, filter_w) windows of ``input_data`` into rows (the book's).
 
     Parameters
     ----------
@@ -83,17 +174,11 @@ def im2col(
     ndarray, shape (N·out_h·out_w, C·filter_h·filter_w), in the input's dtype.
     """
     x = np.asarray(input_data)
-    out_h, out_w = _check_args(x.shape, filter_h, filter_w, stride, pad, "im2col")
-    N, C = x.shape[:2]
-    if pad:
-        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=pad_value)
-    # (N, C, H', W', FH, FW) view of every window; the stride picks every S-th one.
-    windows = np.lib.stride_tricks.sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))
-    last_h, last_w = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
-    windows = windows[:, :, :last_h:stride, :last_w:stride]
-    # (N, out_h, out_w, C, FH, FW): the one copy, into the book's row order.
-    col = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * out_h * out_w, C * filter_h * filter_w)
-    return col
+    _check_args(x.shape, filter_h, filter_w, stride, pad, "im2col")
+    cols = unfold(x, filter_h, filter_w, stride, pad, pad_value=pad_value)
+    N, K, P = cols.shape
+    # (N, out_h·out_w, C·FH·FW): each image's matrix transposed, one row per window.
+    return cols.transpose(0, 2, 1).reshape(N * P, K)
 
 
 def col2im(
@@ -115,7 +200,7 @@ def col2im(
     col = np.asarray(col)
     input_shape = tuple(int(n) for n in input_shape)
     out_h, out_w = _check_args(input_shape, filter_h, filter_w, stride, pad, "col2im")
-    N, C, H, W = input_shape
+    N, C = input_shape[:2]
     expected = (N * out_h * out_w, C * filter_h * filter_w)
     if col.shape != expected:
         raise ValueError(
@@ -123,11 +208,5 @@ def col2im(
             f"filter {filter_h}×{filter_w}, stride {stride}, pad {pad}; got {col.shape}"
         )
     # (N, C, FH, FW, out_h, out_w): for each kernel position, an image-shaped slab.
-    col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
-    img = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=col.dtype)
-    for i in range(filter_h):
-        i_max = i + stride * out_h
-        for j in range(filter_w):
-            j_max = j + stride * out_w
-            img[:, :, i:i_max:stride, j:j_max:stride] += col[:, :, i, j]
-    return img[:, :, pad : pad + H, pad : pad + W]
+    windows = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    return _fold(windows, input_shape, stride, pad)

@@ -851,7 +851,7 @@ class MeanSquaredErrorLoss(Layer):
 # -- Chapters 6 and 7 ---------------------------------------------------------------------------
 # 6.4.3 Dropout, 6.3 Batch Normalization, 7.4 Convolution and Pooling. Images are N-C-H-W.
 
-from backprop.im2col import col2im, conv_output_size, im2col  # noqa: E402 (this section's own)
+from backprop.im2col import _unfold, col2im, conv_output_size, fold, im2col, unfold  # noqa: E402 (this section's own)
 
 __all__ += ["BatchNormalization", "Convolution", "Dropout", "Pooling"]
 
@@ -1060,17 +1060,20 @@ class BatchNormalization(Layer):
 class Convolution(Layer):
     """Convolution layer (7.4.3): FN filters W (FN, C, FH, FW) slide over x (N, C, H, W).
 
-    ``forward`` unrolls the windows with ``im2col`` and computes one matrix product, as the
-    book does: out = col · Wᵀ + b, reshaped to (N, FN, out_h, out_w) with
-    out_h = (H + 2·pad − FH) / stride + 1. ``backward`` is the Affine layer's rule on the
-    unrolled matrix, and ``col2im`` (the adjoint of ``im2col``) folds dcol back onto x.
+    ``forward`` unrolls the windows and computes one matrix product per image, as the book
+    does with ``im2col``: out = W_col · col + b, of shape (N, FN, out_h, out_w) with
+    out_h = (H + 2·pad − FH) / stride + 1. The windows are laid out per image (``unfold``,
+    the transpose of the book's ``im2col`` rows), so the product is already in N-C-H-W order
+    and no transpose is copied. ``backward`` is the Affine layer's rule on the unrolled
+    matrix, and ``fold`` (the adjoint of ``unfold``, as ``col2im`` is of ``im2col``) adds
+    dcol back onto x.
     ``compute_dx=False`` skips dx (the first layer of a network never needs it).
     """
 
     label = "Conv"
     rules = (
-        "∂L/∂x = col2im(∂L/∂out · W_col)",
-        "∂L/∂W = ∂L/∂outᵀ · col",
+        "∂L/∂x = col2im(W_colᵀ · ∂L/∂out)",
+        "∂L/∂W = Σₙ ∂L/∂out · colᵀ",
         "∂L/∂b = Σ ∂L/∂out",
     )
 
@@ -1131,25 +1134,36 @@ class Convolution(Layer):
         if x.dtype != self.W.dtype:
             x = x.astype(self.W.dtype)
         FH, FW = self.W.shape[2:]
-        col = im2col(x, FH, FW, self.stride, self.pad)  # (N·oh·ow, C·FH·FW)
-        col_W = self.W.reshape(FN, -1).T  # (C·FH·FW, FN)
-        out = col @ col_W
-        out += self.b
+        col = unfold(x, FH, FW, self.stride, self.pad)  # (N, C·FH·FW, oh·ow)
+        col_W = self.W.reshape(FN, -1)  # (FN, C·FH·FW)
+        out = np.matmul(col_W, col)  # (N, FN, oh·ow): already N-C-H-W
+        out += self.b[:, None]
         self.x_shape, self.col, self.col_W = x.shape, col, col_W
-        return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
+        return out.reshape(N, FN, out_h, out_w)
 
     def backward(self, dout):
         self._check_called(self.col)
         N, FN, out_h, out_w = self.output_shape(self.x_shape)
         dout = self._check_dout(dout, (N, FN, out_h, out_w))
-        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # (N·oh·ow, FN), as out was
-        self.db = dout.sum(axis=0)  # db = Σ dout
-        self.dW = (self.col.T @ dout).T.reshape(self.W.shape)  # dW = colᵀ · dout
+        dout = dout.reshape(N, FN, out_h * out_w)  # as out was
+        self.db = dout.sum(axis=(0, 2))  # db = Σ dout
+        # dW = Σₙ dout[n] · col[n]ᵀ, one product per image
+        self.dW = np.matmul(dout, self.col.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
         if not self.compute_dx:
             return None
-        dcol = dout @ self.col_W.T  # dcol = dout · W_colᵀ
         FH, FW = self.W.shape[2:]
-        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
+        if self.stride == 1 and self.pad < min(FH, FW):
+            # The same dx, computed as a convolution: with stride 1, col2im(W_colᵀ · dout)
+            # is dout padded by FH − 1 − pad (FW − 1 − pad) convolved with the filters
+            # flipped and their channels swapped. One unfold and one product instead of a
+            # product and a fold, about twice as fast.
+            W_flip = self.W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(self.x_shape[1], -1)
+            cols = _unfold(
+                dout.reshape(N, FN, out_h, out_w), FH, FW, 1, FH - 1 - self.pad, FW - 1 - self.pad
+            )
+            return np.matmul(W_flip, cols).reshape(self.x_shape)
+        dcol = np.matmul(self.col_W.T, dout)  # dcol[n] = W_colᵀ · dout[n]
+        return fold(dcol, self.x_shape, FH, FW, self.stride, self.pad)
 
     def __repr__(self) -> str:
         return (
