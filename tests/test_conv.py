@@ -8,7 +8,7 @@ import pytest
 
 from backprop.autograd import Tensor, conv2d, flatten, max_pool2d
 from backprop.gradient import numerical_gradient, relative_error
-from backprop.im2col import col2im, conv_output_size, im2col
+from backprop.im2col import col2im, conv_output_size, fold, im2col, unfold
 from backprop.layers import BatchNormalization, Convolution, Dropout, Pooling
 
 # (N, C, H, W, FN, FH, FW, stride, pad): batch 1, strides, paddings, non-square kernels
@@ -92,6 +92,38 @@ def test_col2im_counts_window_overlaps():
     col = im2col(ones, 2, 2)
     counts = col2im(np.ones_like(col), ones.shape, 2, 2)
     np.testing.assert_array_equal(counts[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_unfold_is_im2col_per_image_and_fold_its_adjoint(rng):
+    # unfold gives each image's windows as columns (torch.nn.functional.unfold's layout):
+    # the book's im2col rows of image n are unfold(x)[n] transposed.
+    for N, C, H, W, _, FH, FW, stride, pad in CONV_CASES:
+        x = rng.standard_normal((N, C, H, W))
+        cols = unfold(x, FH, FW, stride, pad)
+        rows = im2col(x, FH, FW, stride, pad)
+        assert cols.shape == (N, C * FH * FW, rows.shape[0] // N)
+        np.testing.assert_array_equal(cols.transpose(0, 2, 1).reshape(rows.shape), rows)
+        c = rng.standard_normal(cols.shape)
+        lhs = np.sum(cols * c)
+        rhs = np.sum(x * fold(c, x.shape, FH, FW, stride, pad))
+        assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+def test_unfold_and_fold_match_torch(torch, rng):
+    F = torch.nn.functional
+    for N, C, H, W, _, FH, FW, stride, pad in CONV_CASES:
+        x = rng.standard_normal((N, C, H, W))
+        cols = unfold(x, FH, FW, stride, pad)
+        ref = F.unfold(torch.from_numpy(x), (FH, FW), padding=pad, stride=stride).numpy()
+        np.testing.assert_allclose(cols, ref, rtol=0, atol=1e-12)
+        c = rng.standard_normal(cols.shape)
+        back = F.fold(torch.from_numpy(c), (H, W), (FH, FW), padding=pad, stride=stride)
+        np.testing.assert_allclose(fold(c, x.shape, FH, FW, stride, pad), back.numpy(), atol=1e-12)
+
+
+def test_fold_names_a_wrong_cols_shape():
+    with pytest.raises(ValueError, match=r"fold: cols must have shape \(1, 9, 4\)"):
+        fold(np.zeros((1, 9, 5)), (1, 1, 4, 4), 3, 3)
 
 
 def test_im2col_keeps_float32(rng):

@@ -68,3 +68,16 @@ def test_train_neuralnet_learns_on_the_bundled_sample(tmp_path):
     assert len(accuracies) == 2  # iterations 0 and 100 (100 per epoch of 10,000 images)
     assert accuracies[0][1] < 0.2 < 0.6 < accuracies[-1][1]  # chance, then learning
     assert re.fullmatch(r"final loss \d\.\d{4}", lines[-1])
+
+
+def test_train_deepnet_runs_the_book_script_on_the_bundled_sample(tmp_path):
+    # The book's 20 epochs take an hour or more; 3 iterations run the same script end to end.
+    out = _run_example(
+        "train_deepnet.py", "--sample", "--iters", "3", "--out", "deep.npz", cwd=tmp_path
+    )
+    lines = out.splitlines()
+    assert re.fullmatch(r"test acc 0\.\d{4} after 3 iterations, [\d.]+ min", lines[-2])
+    assert lines[-1] == "saved deep.npz"
+    from backprop.checkpoint import load_checkpoint
+
+    assert type(load_checkpoint(tmp_path / "deep.npz").network).__name__ == "DeepConvNet"
