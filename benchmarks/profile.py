@@ -446,3 +446,39 @@ def conv_reference_breakdown(
         seconds = _median_seconds(function, repeat)
         ops.append({"part": name, "us": seconds * 1e6, "share": seconds / step_seconds})
     return {"layers": layers, "operations": ops, "steps": steps}
+
+
+def conv_library_breakdown(network, x_train, t_train, *, batch_size=100, steps=10, repeat=5):
+    """Where the library's SimpleConvNet step spends its time: ``library_breakdown`` by layer,
+    then the pieces of its convolution (``unfold``, the products) and pooling, each run alone
+    on the arrays of the last step (median of ``repeat``)."""
+    from backprop.im2col import unfold
+
+    layers = library_breakdown(
+        network, x_train, t_train, batch_size=batch_size, steps=steps, warmup=2
+    )
+    total_us = next(row["us"] for row in layers if row["part"] == "total step")
+    conv, pool = network.layers["Conv1"], network.layers["Pool1"]
+    FN, _, FH, FW = conv.W.shape
+    x_shape, col, col_W = conv.x_shape, conv.col, conv.col_W
+    x = np.random.default_rng(0).random(x_shape, dtype=np.float32)
+    dout = np.ones((col.shape[0], FN, col.shape[2]), dtype=col.dtype)
+    pool_x = pool.x
+    pool_dout = np.ones(pool.output_shape(pool_x.shape), dtype=pool_x.dtype)
+    operations = {
+        "Conv1.forward: unfold (im2col, per image)": lambda: unfold(
+            x, FH, FW, conv.stride, conv.pad
+        ),
+        "Conv1.forward: products W_col · col[n]": lambda: np.matmul(col_W, col),
+        "Conv1.backward: products dW = Σ dout[n] · col[n]ᵀ": lambda: np.matmul(
+            dout, col.transpose(0, 2, 1)
+        ).sum(axis=0),
+        "Pool1.forward: max and argmax (strided views)": lambda: pool.forward(pool_x),
+        "Pool1.backward": lambda: pool.backward(pool_dout),
+    }
+    ops = []
+    for name, function in operations.items():
+        us = _median_seconds(function, repeat) * 1e6
+        ops.append({"part": name, "us": us, "share": us / total_us})
+    pool.forward(pool_x)  # leave the layer as the last step did
+    return {"layers": layers, "operations": ops, "steps": steps}

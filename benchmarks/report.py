@@ -537,6 +537,19 @@ def _conv_markdown(conv: dict) -> list[str]:
         for row in prof["operations"]:
             lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
         lines.append("")
+    prof = conv.get("library_profile")
+    if prof:
+        lines += [
+            "Where the library's step spends its time (`Trainer.train_step` on uint8 batches, "
+            f"{prof['steps']} steps, layer methods timed), then the pieces of its convolution "
+            "and pooling run alone on the arrays of the last step (median of 5):",
+            "",
+            "| part | ms/step | share |",
+            "| --- | ---: | ---: |",
+        ]
+        for row in prof["layers"] + prof["operations"]:
+            lines.append(f"| {row['part']} | {row['us'] / 1e3:.2f} | {row['share'] * 100:.1f} % |")
+        lines.append("")
     return lines
 
 

@@ -612,6 +612,15 @@ def conv_step(raw, config: Config, *, torch=None, log=print) -> dict:
     out["reference_profile"] = profile.conv_reference_breakdown(
         x_images, t_one_hot, batch_size=batch, steps=config.conv_profile_steps
     )
+    if convnet is not None:
+        log("  where the library's conv step spends its time")
+        out["library_profile"] = profile.conv_library_breakdown(
+            convnet(seed=0, dtype="float32"),
+            x_train,
+            t_labels,
+            batch_size=batch,
+            steps=config.conv_profile_steps,
+        )
     return out
 
 

@@ -381,3 +381,22 @@ def test_pooling_random_geometries_against_loop_and_numerical_gradient(rng):
             return np.sum(Pooling(ph, pw, stride, pad).forward(x) * dout)
 
         assert relative_error(dx, _numeric(loss, x))[0] < 1e-7, (x.shape, ph, pw, stride, pad)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_tiling_pooling_sends_dout_to_the_first_max_of_each_window(rng, size):
+    # Many ties (rounded values): each window's gradient goes to np.argmax's choice, the
+    # first maximum in row-major order, as the loop below finds it.
+    x = np.round(rng.standard_normal((2, 3, 2 * size, 3 * size)))
+    layer = Pooling(size, size, stride=size)  # windows that tile x
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    expected = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*out.shape):
+        window = x[n, c, i * size : (i + 1) * size, j * size : (j + 1) * size]
+        a, b = divmod(int(np.argmax(window)), size)
+        expected[n, c, i * size + a, j * size + b] = dout[n, c, i, j]
+        assert out[n, c, i, j] == window.max()
+    np.testing.assert_array_equal(dx, expected)
+    assert not np.may_share_memory(out, x)

@@ -1172,13 +1172,28 @@ class Convolution(Layer):
         )
 
 
+def _first_max(views):
+    """Elementwise max of same-shape arrays and, as int8, the index of the first one that
+    holds it (``np.argmax``'s rule on ties; a NaN in the first array stays the max)."""
+    best, won = views[0], np.zeros(views[0].shape, dtype=np.int8)
+    for k, v in enumerate(views[1:], start=1):
+        better = v > best
+        best = np.where(better, v, best)
+        if k == 1:
+            won = better.view(np.int8)  # 0 or 1: no copy
+        else:
+            np.copyto(won, k, where=better)
+    return best, won
+
+
 class Pooling(Layer):
     """Max pooling (7.4.4): the largest value of each pool_h × pool_w window, per channel.
 
-    With stride == pool size and no padding, the windows tile x: the max is taken over
-    pool_h·pool_w strided views of x (no copy of the windows); otherwise they come from
-    ``im2col``. Padding is
-    −∞ (never the max; the book pads with 0, which only differs for negative inputs).
+    With stride == pool size and no padding, the windows tile x: the max is taken in two
+    rounds on views of x, first across each window's columns (neighbouring elements), then
+    across its rows, keeping which one won in each round (no copy of the windows);
+    otherwise the windows come from ``im2col``. Padding is −∞ (never the max; the book pads
+    with 0, which only differs for negative inputs).
     ``backward`` sends each dout to the position of its window's max (the first one on a
     tie), and 0 to the others.
     """
@@ -1235,34 +1250,35 @@ class Pooling(Layer):
         return out
 
     def _forward_tiles(self, x):
-        """Windows that tile x: one strided view per window position (ph·pw passes)."""
+        """Windows that tile x: the max across each window's columns, then across its rows."""
         ph, pw = self.pool_h, self.pool_w
-        out = x[:, :, ::ph, ::pw]
-        arg_max = np.zeros(out.shape, dtype=np.int8 if ph * pw < 128 else np.int64)
-        for k in range(1, ph * pw):
-            i, j = divmod(k, pw)
-            v = x[:, :, i::ph, j::pw]
-            better = v > out  # strictly: the first max wins a tie, as np.argmax
-            out = np.where(better, v, out)
-            arg_max[better] = k
-        if ph * pw == 1:
+        N, C, H, W = x.shape
+        out_h, out_w = H // ph, W // pw
+        cols = x.reshape(N, C, H, out_w, pw)  # [..., j]: column j of every window
+        row_max, self._col_won = _first_max([cols[..., j] for j in range(pw)])
+        rows = row_max.reshape(N, C, out_h, ph, out_w)  # [:, :, :, i]: row i of every window
+        out, self._row_won = _first_max([rows[:, :, :, i] for i in range(ph)])
+        if np.may_share_memory(out, x):  # a 1×1 window: a view of x
             out = out.copy()
-        self.x_shape, self.arg_max, self.x = x.shape, arg_max, x
+        self.x_shape, self.arg_max, self.x = x.shape, None, x
         return out
 
     def backward(self, dout):
-        self._check_called(self.arg_max)
+        self._check_called(self.x_shape)
         N, C, out_h, out_w = self.output_shape(self.x_shape)
         dout = self._check_dout(dout, (N, C, out_h, out_w))
         ph, pw = self.pool_h, self.pool_w
         # dL/dx = dout at each window's argmax, 0 at the other positions
         dtype = np.result_type(dout, self.x)
-        if self._tiles():
-            dx = np.zeros_like(self.x, dtype=dtype)  # in x's memory layout
-            for k in range(ph * pw):
-                i, j = divmod(k, pw)
-                dx[:, :, i::ph, j::pw] = dout * (self.arg_max == k)
-            return dx
+        if self._tiles():  # back through the two rounds: to the winning row, then column
+            rows = np.empty((N, C, out_h, ph, out_w), dtype=dtype)
+            for i in range(ph):
+                np.multiply(dout, self._row_won == i, out=rows[:, :, :, i])
+            rows = rows.reshape(N, C, out_h * ph, out_w)
+            dx = np.empty((N, C, out_h * ph, out_w, pw), dtype=dtype)
+            for j in range(pw):
+                np.multiply(rows, self._col_won == j, out=dx[..., j])
+            return dx.reshape(self.x_shape)
         dmax = np.zeros((N, C, out_h, out_w, ph * pw), dtype=dtype)
         np.put_along_axis(dmax, self.arg_max[..., None], dout[..., None], axis=-1)
         dcol = dmax.transpose(0, 2, 3, 1, 4).reshape(N * out_h * out_w, C * ph * pw)
