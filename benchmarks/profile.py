@@ -473,7 +473,7 @@ def conv_library_breakdown(network, x_train, t_train, *, batch_size=100, steps=1
         "Conv1.backward: products dW = Σ dout[n] · col[n]ᵀ": lambda: np.matmul(
             dout, col.transpose(0, 2, 1)
         ).sum(axis=0),
-        "Pool1.forward: max and argmax (strided views)": lambda: pool.forward(pool_x),
+        "Pool1.forward: max in two rounds on views": lambda: pool.forward(pool_x),
         "Pool1.backward": lambda: pool.backward(pool_dout),
     }
     ops = []
