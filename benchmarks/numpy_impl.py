@@ -142,6 +142,24 @@ def numpy_batch_step(model: NumpyMLP, x_u8, t, *, batch_size, lr, seed=0):
     return step
 
 
+def numpy_call_step(model: NumpyMLP, x_train, t_train, *, batch_size, lr, seed=0):
+    """A zero-argument callable: the book's batch draw from a float array, then one step.
+
+    The floor for the book call (section 1b): the same ``np.random.choice`` and gather
+    ``x_train[batch_mask]`` as the book's loop, then the fastest plain NumPy step above (no
+    layers, no checks, updates fused into the backward pass).
+    """
+    random = np.random.RandomState(seed)  # the book's np.random, without the global state
+    train_size = x_train.shape[0]
+    t_train = np.asarray(t_train).astype(np.intp)
+
+    def step():
+        batch_mask = random.choice(train_size, batch_size)
+        return model.step(x_train[batch_mask], t_train[batch_mask], lr)
+
+    return step
+
+
 def numpy_train(raw, *, iters_num=10000, batch_size=100, learning_rate=0.1, hidden_size=50, seed=0):
     """The book's training run with :class:`NumpyMLP` (uint8 data, float32 per batch)."""
     (x_train, t_train), (x_test, t_test) = raw

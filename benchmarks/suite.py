@@ -255,6 +255,9 @@ def book_call(raw, config: Config, *, torch=None, log=print) -> dict:
         "reference-call": reference_step(
             (x_train, t_train), sizes, batch_size=batch, log_loss=False
         ),
+        "numpy-call": numpy_impl.numpy_call_step(
+            numpy_impl.NumpyMLP(sizes, seed=0), x_float32, t_labels, batch_size=batch, lr=0.1
+        ),
     }
     if torch is not None:
         torch.make("call", kind="mnist", sizes=sizes, batch=batch)
@@ -270,6 +273,10 @@ def book_call(raw, config: Config, *, torch=None, log=print) -> dict:
         ("call-32", "reference"),
         ("call-32", "reference-call"),
         ("call-32", "torch-f32"),
+        ("call-32", "numpy-call"),
+        ("numpy-call", "reference"),
+        ("numpy-call", "reference-call"),
+        ("numpy-call", "torch-f32"),
         ("reference-call", "reference"),
         ("reference", "torch-f32"),
         ("reference-call", "torch-f32"),

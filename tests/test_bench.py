@@ -16,7 +16,7 @@ import pytest
 from benchmarks import cli, report
 from benchmarks.data import read_idx, synthetic_data
 from benchmarks.library import book_call_step, library_step
-from benchmarks.numpy_impl import step_flops
+from benchmarks.numpy_impl import NumpyMLP, numpy_call_step, step_flops
 from benchmarks.reference import BookTwoLayerNet, book_one_hot
 from benchmarks.reference_convnet import BookSimpleConvNet, book_col2im, book_im2col
 from benchmarks.timing import interleave
@@ -132,6 +132,26 @@ def test_book_call_is_the_books_loop_body(rng):
             ref.params[key] -= 0.1 * grad[key]
     for key in ref.params:
         np.testing.assert_allclose(net.params[key], ref.params[key], rtol=1e-10, atol=1e-12)
+
+
+def test_numpy_call_floor_takes_the_same_steps_as_the_book_call(rng):
+    """The plain NumPy floor of section 1b draws the same batches and trains the same net."""
+    from backprop.networks import TwoLayerNet
+
+    net = TwoLayerNet(6, 5, 3, seed=1, dtype="float32")
+    floor = NumpyMLP([6, 5, 3], seed=1)
+    for i, key in enumerate(("W1", "W2")):
+        np.testing.assert_array_equal(floor.W[i], net.params[key])
+    x = rng.random((20, 6)).astype(np.float32)
+    t = rng.integers(0, 3, 20)
+    ours = book_call_step(net, x, t, batch_size=4, lr=0.1, seed=7)
+    plain = numpy_call_step(floor, x, t, batch_size=4, lr=0.1, seed=7)
+    for _ in range(3):
+        ours()
+        plain()
+    for i, (w, b) in enumerate((("W1", "b1"), ("W2", "b2"))):
+        np.testing.assert_allclose(floor.W[i], net.params[w], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(floor.b[i], net.params[b], rtol=1e-5, atol=1e-6)
 
 
 def test_library_step_is_one_train_step_on_a_uint8_batch(rng):
