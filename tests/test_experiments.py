@@ -71,6 +71,14 @@ def test_batchnorm_overfitting_and_hyperparameters_on_tiny_data(rng):
     curves = experiments.overfitting(x, t, x_test, t_test, train_size=30, epochs=2)
     assert list(curves) == [label for label, *_ in experiments.OVERFITTING_CASES]
     assert all(len(c["train_acc"]) == len(c["test_acc"]) == 2 for c in curves.values())
+    # Without epochs each case trains for the book's: 200 (overfit_weight_decay.py), 300
+    # with dropout (overfit_dropout.py); one training image keeps this quick.
+    book = experiments.overfitting(x, t, x_test, t_test, train_size=1)
+    assert {k: len(c["train_acc"]) for k, c in book.items()} == {
+        "no regularisation": 200,
+        "weight decay λ=0.1": 200,
+        "dropout 0.2": 300,
+    }
     trials = experiments.hyperparameter_search(x, t, train_size=50, trials=3, epochs=2)
     assert len(trials) == 3
     accs = [r["val_acc"] for r in trials]
@@ -123,6 +131,20 @@ def test_experiment_cli_weight_init(tmp_path):
     csv = (tmp_path / "weight_init.csv").read_text().splitlines()
     assert csv[0] == "case,layer,mean,std"
     assert len(csv) == 1 + 4 * 5
+
+
+@pytest.mark.slow
+def test_experiment_cli_overfitting_says_what_the_run_measured(tmp_path):
+    code, out, err = run_cli(
+        "experiment", "overfitting", "--epochs", "3", "--out", tmp_path, "--quiet"
+    )
+    assert code == 0, err
+    summary = out.splitlines()[-1]
+    assert summary.startswith("overfitting: after 3 epochs on 300 images, the train − test")
+    assert "no regularisation" in summary and "dropout 0.2" in summary
+    csv = (tmp_path / "overfitting.csv").read_text().splitlines()
+    assert csv[0] == "case,epoch,train_acc,test_acc"
+    assert len(csv) == 1 + 3 * 3
 
 
 @pytest.mark.parametrize(

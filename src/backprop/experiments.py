@@ -220,10 +220,10 @@ def _accuracies(trainer: Trainer, key: str) -> list[float]:
 # -- 6.4 overfitting ----------------------------------------------------------------------------
 
 
-OVERFITTING_CASES = (  # (label, weight_decay_lambda, dropout ratio or None)
-    ("no regularisation", 0.0, None),
-    ("weight decay λ=0.1", 0.1, None),
-    ("dropout 0.2", 0.0, 0.2),
+OVERFITTING_CASES = (  # (label, weight_decay_lambda, dropout ratio or None, the book's epochs)
+    ("no regularisation", 0.0, None, 200),  # overfit_weight_decay.py: max_epochs = 201
+    ("weight decay λ=0.1", 0.1, None, 200),
+    ("dropout 0.2", 0.0, 0.2, 300),  # overfit_dropout.py: epochs=301 (dropout learns slower)
 )
 
 
@@ -234,7 +234,7 @@ def overfitting(
     t_test,
     *,
     train_size: int = 300,
-    epochs: int = 200,
+    epochs: int | None = None,
     lr: float = 0.01,
     cases=OVERFITTING_CASES,
     seed: int = 0,
@@ -244,12 +244,14 @@ def overfitting(
     """Train and test accuracy per epoch of a 7-layer network on 300 images (6.4.1-6.4.3).
 
     784-100×6-10, SGD lr 0.01, batch 100, as in the book's ``overfit_weight_decay.py`` and
-    ``overfit_dropout.py``. Returns label → {"train_acc": [...], "test_acc": [...]}.
+    ``overfit_dropout.py``; each case trains for the book's epochs (200 without dropout, 300
+    with it) unless ``epochs`` sets one number for all. Returns label → {"train_acc": [...],
+    "test_acc": [...]}.
     """
     x, t = x_train[:train_size], t_train[:train_size]
     results = {}
     with _bar(len(cases), "overfitting", progress) as bar:
-        for label, weight_decay, dropout in cases:
+        for label, weight_decay, dropout, book_epochs in cases:
             network = MultiLayerNetExtend(
                 x.shape[1],
                 [100] * 6,
@@ -261,7 +263,15 @@ def overfitting(
                 dtype=dtype,
             )
             trainer = _quiet_trainer(
-                network, x, t, x_test, t_test, SGD(lr=lr), seed, epochs=epochs, batch_size=100
+                network,
+                x,
+                t,
+                x_test,
+                t_test,
+                SGD(lr=lr),
+                seed,
+                epochs=epochs or book_epochs,
+                batch_size=100,
             )
             history = trainer.train()
             results[label] = {

@@ -56,7 +56,8 @@ def register(subparsers) -> None:
         "--epochs",
         type=int,
         metavar="N",
-        help="epochs (batchnorm 20, overfitting 200, hyperparameters 50, filters 1)",
+        help="epochs (batchnorm 20, overfitting 200 and 300 with dropout, hyperparameters 50, "
+        "filters 1)",
     )
     parser.add_argument("--trials", type=int, metavar="N", help="hyperparameters: trials (100)")
     parser.add_argument(
@@ -177,7 +178,7 @@ def _batchnorm(args, out: Path, progress: bool):
 def _overfitting(args, out: Path, progress: bool):
     (x, t), (x_test, t_test) = _data(args)
     results = experiments.overfitting(
-        x, t, x_test, t_test, epochs=args.epochs or 200, seed=args.seed, progress=progress
+        x, t, x_test, t_test, epochs=args.epochs, seed=args.seed, progress=progress
     )
     written = [plots.plot_overfitting(results, out / "overfitting.png")]
     rows = []
@@ -190,10 +191,13 @@ def _overfitting(args, out: Path, progress: bool):
     accs = ", ".join(f"{label} {a:.2f}/{b:.2f}" for label, (a, b) in final.items())
     (plain, (train, test)), *others = final.items()
     narrower = [label for label, (a, b) in others if a - b < train - test]
-    epochs = len(results[plain]["train_acc"])
+    trained = {label: len(c["train_acc"]) for label, c in results.items()}
+    epochs = trained[plain]
+    longer = [f"{label}: {n}" for label, n in trained.items() if n != epochs]
     summary = (
-        f"overfitting: after {epochs} epoch{'s' if epochs != 1 else ''} on 300 images, the "
-        f"train − test accuracy gap is {train - test:.2f} with {plain}; "
+        f"overfitting: after {epochs} epoch{'s' if epochs != 1 else ''}"
+        + (f" ({', '.join(longer)})" if longer else "")
+        + f" on 300 images, the train − test accuracy gap is {train - test:.2f} with {plain}; "
         + (
             "the network has not overfit yet (the book trains 200 epochs)"
             if train - test < 0.05
