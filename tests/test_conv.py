@@ -400,3 +400,99 @@ def test_tiling_pooling_sends_dout_to_the_first_max_of_each_window(rng, size):
         assert out[n, c, i, j] == window.max()
     np.testing.assert_array_equal(dx, expected)
     assert not np.may_share_memory(out, x)
+
+
+def _argmax_pool(x, size, dout):
+    """The book's rule written out: each window's max and np.argmax's position (a NaN is
+    the max of its window; the first one on a tie)."""
+    out = np.zeros(dout.shape)
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*dout.shape):
+        window = x[n, c, i * size : (i + 1) * size, j * size : (j + 1) * size]
+        a, b = divmod(int(np.argmax(window)), size)
+        out[n, c, i, j] = window[a, b]
+        dx[n, c, i * size + a, j * size + b] = dout[n, c, i, j]
+    return out, dx
+
+
+def test_pooling_keeps_a_nan_as_argmax_does(rng):
+    # A NaN anywhere in a window is that window's max, as for np.argmax, the book's
+    # Pooling and torch's max_pool2d; never silently dropped by the tiling path.
+    x = rng.standard_normal((2, 2, 4, 6))
+    x[0, 0, 1, 0] = x[1, 1, 2, 5] = np.nan
+    layer = Pooling(2, 2, stride=2)
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    expected_out, expected_dx = _argmax_pool(x, 2, dout)
+    np.testing.assert_array_equal(out, expected_out)  # NaN == NaN for assert_array_equal
+    np.testing.assert_array_equal(layer.backward(dout), expected_dx)
+
+
+def test_tiling_pooling_backward_keeps_an_infinite_dout_where_it_belongs():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    layer = Pooling(2, 2, stride=2)
+    dout = np.ones((1, 1, 2, 2))
+    dout[0, 0, 0, 0] = np.inf
+    layer.forward(x)
+    with np.errstate(all="raise"):  # no inf · 0
+        dx = layer.backward(dout)
+    assert dx[0, 0, 1, 1] == np.inf
+    assert np.count_nonzero(dx) == 4 and np.isfinite(dx).sum() == 15
+
+
+def test_pooling_windows_wider_than_127(rng):
+    x = rng.standard_normal((1, 1, 130, 260))
+    layer = Pooling(130, 130, stride=130)
+    out = layer.forward(x)
+    dout = np.array([[[[1.0, 2.0]]]])
+    _, expected_dx = _argmax_pool(x, 130, dout)
+    np.testing.assert_array_equal(out[0, 0, 0], [x[0, 0, :, :130].max(), x[0, 0, :, 130:].max()])
+    np.testing.assert_array_equal(layer.backward(dout), expected_dx)
+
+
+def test_pooling_integer_images_with_padding_lose_no_gradient():
+    # uint8 cannot hold the −∞ padding: the layer pools in floating point, so a real 0 is
+    # never beaten by (or tied with) the padding.
+    x = np.array([[[[0, 1, 2], [3, 0, 4], [5, 6, 0]]]], np.uint8)
+    layer = Pooling(2, 2, stride=1, pad=1)
+    out = layer.forward(x)
+    np.testing.assert_array_equal(out, loop_max_pool(x.astype(float), 2, 2, 1, 1))
+    assert layer.backward(np.ones(out.shape)).sum() == out.size
+    with pytest.raises(ValueError, match=r"im2col: pad_value -inf cannot be stored.*uint8"):
+        im2col(x, 2, 2, 1, 1, pad_value=-np.inf)
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda: conv_output_size(5, 3, 0), "conv_output_size: stride must be an integer ≥ 1"),
+        (lambda: conv_output_size(5.0, 3), "input_size must be an integer ≥ 1, got 5.0"),
+        (lambda: conv_output_size(5, 3, 1, -1), "pad must be an integer ≥ 0"),
+        (lambda: fold(np.zeros((1, 4, 4)), (1, 1, 2.5, 3), 2, 2), r"input_shape\[2\]"),
+        (lambda: col2im(np.zeros((4, 4)), (1, 1, 3), 2, 2), "input_shape must be"),
+        (
+            lambda: Convolution(np.ones((0, 3, 3, 3)), np.zeros(0)),
+            r"at least one filter.*W.shape=\(0, 3, 3, 3\)",
+        ),
+        (lambda: Convolution(np.ones((2, 1, 0, 3)), np.zeros(2)), "at least one filter"),
+        (
+            lambda: Convolution(np.ones((1, 1, 2, 2)), np.zeros(1)).forward(np.ones((1, 1, 0, 4))),
+            r"Convolution: x.shape=\(1, 1, 0, 4\)",
+        ),
+    ],
+)
+def test_sizes_that_are_not_positive_integers_are_refused(call, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        call()
+
+
+def test_backward_refuses_a_dout_that_is_not_real_numbers(rng):
+    conv = Convolution(rng.standard_normal((2, 1, 2, 2)), np.zeros(2))
+    pool = Pooling(2, 2, stride=2)
+    for layer in (conv, pool):
+        out = layer.forward(rng.standard_normal((1, 1, 4, 4)))
+        for bad in (out.astype(complex), out.astype(object)):
+            with pytest.raises(TypeError, match=r"backward: dout must be real numbers"):
+                layer.backward(bad)
+    with pytest.raises(TypeError, match="compute_dx must be True or False"):
+        Convolution(np.ones((1, 1, 2, 2)), np.zeros(1), compute_dx="no")

@@ -28,12 +28,24 @@ import numpy as np
 __all__ = ["col2im", "conv_output_size", "fold", "im2col", "unfold"]
 
 
+def integer_arg(who: str, name: str, value, low: int = 1) -> int:
+    """``value`` as an int if it is an integer ≥ ``low`` (not a bool), else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{who}: {name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
 def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
     """Output height (or width) of a convolution or pooling (7.2.4): (H + 2P − FH) / S + 1.
 
     Raises ValueError when the kernel is larger than the padded input or the stride does not
-    divide H + 2P − FH (the message gives the fractional size it would have).
+    divide H + 2P − FH (the message gives the fractional size it would have), and for sizes
+    that are not integers (H ≥ 1, FH ≥ 1, S ≥ 1, P ≥ 0).
     """
+    input_size = integer_arg("conv_output_size", "input_size", input_size)
+    filter_size = integer_arg("conv_output_size", "filter_size", filter_size)
+    stride = integer_arg("conv_output_size", "stride", stride)
+    pad = integer_arg("conv_output_size", "pad", pad, 0)
     span = input_size + 2 * pad - filter_size
     if span < 0:
         raise ValueError(
@@ -49,6 +61,30 @@ def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: in
     return span // stride + 1
 
 
+def _shape_arg(who: str, input_shape) -> tuple[int, int, int, int]:
+    """An image shape (N, C, H, W) of positive integers, or a clear error."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = ()
+    if len(shape) != 4:
+        raise ValueError(f"{who}: input_shape must be (N, C, H, W), got {input_shape!r}")
+    return tuple(integer_arg(who, f"input_shape[{i}]", n) for i, n in enumerate(shape))
+
+
+def _check_pad_value(who: str, x: np.ndarray, pad_value) -> None:
+    """Refuse a ``pad_value`` that integer images cannot hold (−inf in uint8 would be 0)."""
+    if x.dtype.kind not in "biu":
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        stored = np.asarray(pad_value).astype(x.dtype)
+    if stored != pad_value:
+        raise ValueError(
+            f"{who}: pad_value {pad_value!r} cannot be stored in the input's dtype {x.dtype} "
+            f"(it would become {stored}); convert the input to floating point first"
+        )
+
+
 def _check_args(shape, filter_h: int, filter_w: int, stride: int, pad: int, who: str):
     if len(shape) != 4:
         raise ValueError(f"{who}: the input must be N-C-H-W (4-D), got shape {tuple(shape)}")
@@ -58,8 +94,7 @@ def _check_args(shape, filter_h: int, filter_w: int, stride: int, pad: int, who:
         ("stride", stride, 1),
         ("pad", pad, 0),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{who}: {name} must be an integer ≥ {low}, got {value!r}")
+        integer_arg(who, name, value, low)
     _, _, H, W = shape
     try:
         out_h = conv_output_size(H, filter_h, stride, pad)
@@ -91,6 +126,8 @@ def unfold(
     """
     x = np.asarray(input_data)
     _check_args(x.shape, filter_h, filter_w, stride, pad, "unfold")
+    if pad:
+        _check_pad_value("unfold", x, pad_value)
     return _unfold(x, filter_h, filter_w, stride, pad, pad, pad_value)
 
 
@@ -127,7 +164,7 @@ def fold(cols, input_shape, filter_h: int, filter_w: int, stride: int = 1, pad: 
     of ``cols`` that came from it (padding dropped).
     """
     cols = np.asarray(cols)
-    input_shape = tuple(int(n) for n in input_shape)
+    input_shape = _shape_arg("fold", input_shape)
     out_h, out_w = _check_args(input_shape, filter_h, filter_w, stride, pad, "fold")
     N, C = input_shape[:2]
     expected = (N, C * filter_h * filter_w, out_h * out_w)
@@ -175,6 +212,8 @@ def im2col(
     """
     x = np.asarray(input_data)
     _check_args(x.shape, filter_h, filter_w, stride, pad, "im2col")
+    if pad:
+        _check_pad_value("im2col", x, pad_value)
     cols = unfold(x, filter_h, filter_w, stride, pad, pad_value=pad_value)
     N, K, P = cols.shape
     # (N, out_h·out_w, C·FH·FW): each image's matrix transposed, one row per window.
@@ -198,7 +237,7 @@ def col2im(
     of ``col`` that came from it (padding dropped).
     """
     col = np.asarray(col)
-    input_shape = tuple(int(n) for n in input_shape)
+    input_shape = _shape_arg("col2im", input_shape)
     out_h, out_w = _check_args(input_shape, filter_h, filter_w, stride, pad, "col2im")
     N, C = input_shape[:2]
     expected = (N * out_h * out_w, C * filter_h * filter_w)

@@ -141,6 +141,10 @@ class Layer:
     def _check_dout(self, dout, shape: tuple[int, ...]):
         """``dout`` as an array of the output's shape, or a clear error."""
         dout = np.asarray(dout)
+        if dout.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{self.name}.backward: dout must be real numbers, got dtype {dout.dtype}"
+            )
         if dout.shape != shape:
             raise ValueError(
                 f"{self.name}.backward: dout must have the output's shape {shape}, "
@@ -851,15 +855,17 @@ class MeanSquaredErrorLoss(Layer):
 # -- Chapters 6 and 7 ---------------------------------------------------------------------------
 # 6.4.3 Dropout, 6.3 Batch Normalization, 7.4 Convolution and Pooling. Images are N-C-H-W.
 
-from backprop.im2col import _unfold, col2im, conv_output_size, fold, im2col, unfold  # noqa: E402 (this section's own)
+from backprop.im2col import (  # noqa: E402 (this section's own)
+    _unfold,
+    col2im,
+    conv_output_size,
+    fold,
+    im2col,
+    integer_arg,
+    unfold,
+)
 
 __all__ += ["BatchNormalization", "Convolution", "Dropout", "Pooling"]
-
-
-def _positive_int(who: str, name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
 
 
 def _check_train_flg(who: str, train_flg) -> bool:
@@ -1088,11 +1094,18 @@ class Convolution(Layer):
             raise TypeError(
                 f"Convolution: W and b must be floating-point, got {W.dtype} and {b.dtype}"
             )
+        if W.size == 0:
+            raise ValueError(
+                f"Convolution: W needs at least one filter of one channel and one pixel, got "
+                f"W.shape={W.shape} (FN, C, FH, FW)"
+            )
+        if not isinstance(compute_dx, (bool, np.bool_)):
+            raise TypeError(f"Convolution: compute_dx must be True or False, got {compute_dx!r}")
         self.W = W
         self.b = b
-        self.stride = _positive_int("Convolution", "stride", stride)
-        self.pad = _positive_int("Convolution", "pad", pad, 0)
-        self.compute_dx = compute_dx
+        self.stride = integer_arg("Convolution", "stride", stride)
+        self.pad = integer_arg("Convolution", "pad", pad, 0)
+        self.compute_dx = bool(compute_dx)
         self.x_shape = None
         self.col = None
         self.col_W = None
@@ -1173,13 +1186,15 @@ class Convolution(Layer):
 
 
 def _first_max(views):
-    """Elementwise max of same-shape arrays and, as int8, the index of the first one that
-    holds it (``np.argmax``'s rule on ties; a NaN in the first array stays the max)."""
-    best, won = views[0], np.zeros(views[0].shape, dtype=np.int8)
+    """Elementwise max of same-shape arrays and the index of the first one that holds it
+    (``np.argmax``'s rule on ties), as int8 for up to 127 arrays. NaN-free input only: a
+    NaN is the max for ``np.argmax`` but never ``>`` anything here."""
+    index = np.int8 if len(views) <= np.iinfo(np.int8).max else np.intp
+    best, won = views[0], np.zeros(views[0].shape, dtype=index)
     for k, v in enumerate(views[1:], start=1):
         better = v > best
         best = np.where(better, v, best)
-        if k == 1:
+        if k == 1 and index is np.int8:
             won = better.view(np.int8)  # 0 or 1: no copy
         else:
             np.copyto(won, k, where=better)
@@ -1202,10 +1217,10 @@ class Pooling(Layer):
     rules = ("∂L/∂x = ∂L/∂out at each window's argmax, 0 elsewhere",)
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0):
-        self.pool_h = _positive_int("Pooling", "pool_h", pool_h)
-        self.pool_w = _positive_int("Pooling", "pool_w", pool_w)
-        self.stride = _positive_int("Pooling", "stride", stride)
-        self.pad = _positive_int("Pooling", "pad", pad, 0)
+        self.pool_h = integer_arg("Pooling", "pool_h", pool_h)
+        self.pool_w = integer_arg("Pooling", "pool_w", pool_w)
+        self.stride = integer_arg("Pooling", "stride", stride)
+        self.pad = integer_arg("Pooling", "pad", pad, 0)
         if self.pad >= min(self.pool_h, self.pool_w):
             raise ValueError(
                 f"Pooling: pad ({pad}) must be smaller than the window ({pool_h}×{pool_w}), "
@@ -1232,15 +1247,23 @@ class Pooling(Layer):
             ) from None
         return N, C, out_h, out_w
 
-    def _tiles(self) -> bool:
-        """Do the windows tile x exactly (reshape-based pooling)?"""
-        return self.pad == 0 and self.stride == self.pool_h == self.pool_w
+    def _tiles(self, x) -> bool:
+        """Do the windows tile x exactly, and is x free of NaN (two-round pooling)?
+
+        A NaN is the max of its window for ``np.argmax`` (and for PyTorch), but the rounds
+        compare with ``>``, which a NaN never is: such input takes the ``im2col`` path.
+        """
+        if not (self.pad == 0 and self.stride == self.pool_h == self.pool_w):
+            return False
+        return x.size == 0 or not np.isnan(x.max())  # one fast reduction, no copy
 
     def forward(self, x):
         x = np.asarray(x)
         N, C, out_h, out_w = self.output_shape(x.shape)
+        if x.dtype.kind != "f":  # integer images: −∞ padding and argmax ties need floats
+            x = x.astype(np.float64)
         ph, pw = self.pool_h, self.pool_w
-        if self._tiles():
+        if self._tiles(x):
             return self._forward_tiles(x)
         col = im2col(x, ph, pw, self.stride, self.pad, pad_value=-np.inf)
         windows = col.reshape(N, out_h, out_w, C, ph * pw).transpose(0, 3, 1, 2, 4)
@@ -1270,14 +1293,24 @@ class Pooling(Layer):
         ph, pw = self.pool_h, self.pool_w
         # dL/dx = dout at each window's argmax, 0 at the other positions
         dtype = np.result_type(dout, self.x)
-        if self._tiles():  # back through the two rounds: to the winning row, then column
+        if self.arg_max is None:  # back through the two rounds: to the winning row, then column
+            # dout × (won == i) is the fast way; but inf · 0 is NaN, so a dout that is not
+            # finite is selected with np.where instead (the losers get exactly 0).
+            finite = bool(np.isfinite(dout).all())
+
+            def route(value, won, k, out):
+                if finite:
+                    np.multiply(value, won == k, out=out)
+                else:
+                    out[...] = np.where(won == k, value, 0)
+
             rows = np.empty((N, C, out_h, ph, out_w), dtype=dtype)
             for i in range(ph):
-                np.multiply(dout, self._row_won == i, out=rows[:, :, :, i])
+                route(dout, self._row_won, i, rows[:, :, :, i])
             rows = rows.reshape(N, C, out_h * ph, out_w)
             dx = np.empty((N, C, out_h * ph, out_w, pw), dtype=dtype)
             for j in range(pw):
-                np.multiply(rows, self._col_won == j, out=dx[..., j])
+                route(rows, self._col_won, j, dx[..., j])
             return dx.reshape(self.x_shape)
         dmax = np.zeros((N, C, out_h, out_w, ph * pw), dtype=dtype)
         np.put_along_axis(dmax, self.arg_max[..., None], dout[..., None], axis=-1)

@@ -211,8 +211,8 @@ def conv2d(x, W, b, stride: int = 1, pad: int = 0) -> Tensor:
 def max_pool2d(x, pool_h: int, pool_w: int | None = None, stride: int | None = None, pad=0):
     """Max pooling of images ``x`` (N, C, H, W) (the Pooling layer, 7.4.4).
 
-    ``pool_w`` defaults to ``pool_h`` and ``stride`` to the pool size (non-overlapping
-    windows, as the book's networks use them).
+    ``pool_w`` defaults to ``pool_h`` and ``stride`` to ``pool_h`` (for square windows,
+    non-overlapping ones, as the book's networks use them).
     """
     pool_w = pool_h if pool_w is None else pool_w
     stride = pool_h if stride is None else stride
