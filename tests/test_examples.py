@@ -17,7 +17,7 @@ def _run_example(name: str, *args: str, cwd: Path) -> str:
         text=True,
         cwd=cwd,  # not the repository: the examples must not depend on the working folder
         check=False,
-        timeout=120,
+        timeout=600,  # a hang fails; a busy shared machine does not
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == ""
