@@ -214,7 +214,7 @@ def im2col(
     _check_args(x.shape, filter_h, filter_w, stride, pad, "im2col")
     if pad:
         _check_pad_value("im2col", x, pad_value)
-    cols = unfold(x, filter_h, filter_w, stride, pad, pad_value=pad_value)
+    cols = _unfold(x, filter_h, filter_w, stride, pad, pad, pad_value)  # checked above
     N, K, P = cols.shape
     # (N, out_h·out_w, C·FH·FW): each image's matrix transposed, one row per window.
     return cols.transpose(0, 2, 1).reshape(N * P, K)
