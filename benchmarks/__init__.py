@@ -1,7 +1,7 @@
 """Benchmarks: speed and memory of backprop beside the book's code and PyTorch (issue 5).
 
 Run ``python -m benchmarks`` (about five minutes on two cores; ``--smoke`` takes seconds)
-to time, in one process and interleaved in rotating blocks:
+to time, in one process and interleaved in short blocks:
 
 1. the book's training step (784-50-10, batch 100, SGD lr 0.1): the library's
    ``Trainer.train_step`` on uint8 batches in float32 and float64, a reference written in the

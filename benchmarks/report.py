@@ -396,8 +396,8 @@ def markdown(results: dict) -> str:
             "Each step: draw a batch, forward, backward, update (and the reference's "
             "second forward pass for the log); the library's step is "
             f"`Trainer.train_step` on uint8 batches. {book['rounds']} rounds × "
-            f"{book['block']} steps, interleaved; ratios are medians of per-round "
-            "ratios.",
+            f"{book['block']} steps, interleaved in a new order each round, each block "
+            "after one untimed step; ratios are medians of per-round ratios.",
             "",
         ]
         bases = ["reference"] + (["torch-f32"] if "torch-f32" in book["median_us"] else [])

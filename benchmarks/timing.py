@@ -1,17 +1,24 @@
-"""Interleaved timing: contenders take turns in rotating blocks; medians and per-round ratios.
+"""Interleaved timing: contenders take turns in short blocks; medians and per-round ratios.
 
 On a small shared machine the speed of the CPU changes from second to second (other
 processes, frequency, the BLAS threads' spin-wait). Timing contender A for ten seconds and
 then B for ten seconds would compare two different machines. Here every *round* runs one short
-block of steps of each contender, the order rotating from round to round, so that all
-contenders see the same conditions; a ratio is computed within each round (A's block time over
-B's block time in the same round) and the median over rounds is reported.
+block of steps of each contender, in a new order each round, so that all contenders see the
+same conditions; a ratio is computed within each round (A's block time over B's block time in
+the same round) and the median over rounds is reported.
+
+Each block starts with one untimed step. What runs before a block (another contender, the
+pause around PyTorch's blocks) leaves the BLAS threads asleep and the caches cold, and the
+first step after it pays to wake them: with blocks of 25 steps, that one step added 10-15 % to
+the contender that came after PyTorch's block. A user's training loop does not pay it every
+25 steps, so a block times the steady state.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -120,13 +127,16 @@ class CpuLoad:
         return {"wall_seconds": wall, "other_cores_busy": others / wall if wall else 0.0}
 
 
-def _run_block(step, block: int, settle: float) -> float:
-    """Seconds per step of one block: local steps timed here, remote ones in their process."""
+def _run_block(step, block: int, settle: float, lead: int = 1) -> float:
+    """Seconds per step of one block, after ``lead`` untimed steps: local steps timed here,
+    remote ones in their process."""
     if getattr(step, "remote", False):
         time.sleep(settle)  # let this process's idle BLAS threads stop spinning
-        seconds = step.block(block)
+        seconds = step.block(block, lead=lead)
         time.sleep(settle)  # and the worker's OpenMP threads
         return seconds
+    for _ in range(lead):
+        step()
     clock = time.perf_counter
     start = clock()
     for _ in range(block):
@@ -141,26 +151,29 @@ def interleave(
     block: int,
     warmup: int = 3,
     settle: float = 0.3,
+    lead: int = 1,
+    seed: int = 0,
 ) -> Timings:
     """Time each contender's ``step()`` in ``rounds`` rounds of ``block`` calls.
 
-    Round ``r`` runs the contenders starting with the ``r``-th (rotating), so none is always
-    first or last after another's BLAS threads. ``warmup`` blocks of each run first, untimed.
-    A contender with ``remote = True`` (a PyTorch worker process) runs its block itself,
-    with ``settle`` seconds of pause before and after it.
+    Each round runs the contenders in a new order (shuffled, from ``seed``), so that none
+    always comes first, last or after the same neighbour (a rotation keeps every contender's
+    neighbours). Every block starts with ``lead`` untimed steps; ``warmup`` blocks of each
+    contender run first, untimed. A contender with ``remote = True`` (a PyTorch worker
+    process) runs its block itself, with ``settle`` seconds of pause before and after it.
     """
     names = list(contenders)
     for name in names:
         for _ in range(warmup):
-            _run_block(contenders[name], block, 0.0)
+            _run_block(contenders[name], block, 0.0, lead=0)
     per_round: dict[str, list[float]] = {name: [] for name in names}
     round_load: list[float | None] = []
+    order = random.Random(seed)
     load = CpuLoad().start()
-    for r in range(rounds):
-        k = r % len(names)
+    for _ in range(rounds):
         this_round = CpuLoad().start()
-        for name in names[k:] + names[:k]:
-            per_round[name].append(_run_block(contenders[name], block, settle))
+        for name in order.sample(names, len(names)):
+            per_round[name].append(_run_block(contenders[name], block, settle, lead))
         busy = this_round.stop()
         round_load.append(None if busy is None else busy["other_cores_busy"])
     return Timings(per_round, block, load.stop(), round_load)

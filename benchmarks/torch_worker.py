@@ -9,7 +9,8 @@ go to sleep).
 Protocol (one JSON object per line on stdin, one reply per line on stdout):
 ``{"make": NAME, "kind": "mnist"|"tiny"|"conv", "sizes": [...], "batch": B, "lr": LR}`` →
 ``"ok"`` ("conv": the book's SimpleConvNet, ``sizes`` unused);
-``{"block": NAME, "steps": N}`` → seconds per step; ``{"info": true}`` → versions and threads;
+``{"block": NAME, "steps": N, "lead": L}`` → seconds per step of N steps, timed after L
+untimed ones (default 0); ``{"info": true}`` → versions and threads;
 end of input ends the process.
 """
 
@@ -59,8 +60,8 @@ class TorchWorker:
     def contender(self, name: str) -> RemoteContender:
         return RemoteContender(self, name)
 
-    def block(self, name: str, steps: int) -> float:
-        return float(self._ask({"block": name, "steps": steps}))
+    def block(self, name: str, steps: int, *, lead: int = 0) -> float:
+        return float(self._ask({"block": name, "steps": steps, "lead": lead}))
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -87,8 +88,8 @@ class RemoteContender:
         self.worker = worker
         self.name = name
 
-    def block(self, steps: int) -> float:
-        return self.worker.block(self.name, steps)
+    def block(self, steps: int, *, lead: int = 0) -> float:
+        return self.worker.block(self.name, steps, lead=lead)
 
     def __repr__(self) -> str:
         return f"RemoteContender({self.name!r})"
@@ -132,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             step = steps[message["block"]]
             n = int(message["steps"])
+            for _ in range(int(message.get("lead", 0))):
+                step()
             start = time.perf_counter()
             for _ in range(n):
                 step()

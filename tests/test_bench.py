@@ -83,16 +83,25 @@ def test_unknown_section_is_a_usage_error(tmp_path, capsys):
     assert "unknown sections" in capsys.readouterr().err
 
 
-def test_interleave_rotates_and_reports_ratios():
+def test_interleave_times_blocks_after_an_untimed_step_in_a_new_order_each_round():
     calls = []
+    names = "abc"
     timings = interleave(
-        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-        rounds=4,
+        {name: (lambda name=name: calls.append(name)) for name in names},
+        rounds=12,
         block=2,
         warmup=0,
     )
-    assert calls == ["a", "a", "b", "b", "b", "b", "a", "a"] * 2
-    assert len(timings.per_round["a"]) == 4
+    # each block: one untimed step, then two timed ones, of the same contender
+    blocks = ["".join(calls[i : i + 3]) for i in range(0, len(calls), 3)]
+    assert len(blocks) == 12 * 3
+    assert all(len(set(block)) == 1 for block in blocks)
+    orders = ["".join(block[0] for block in blocks[r * 3 : r * 3 + 3]) for r in range(12)]
+    assert all(sorted(order) == list(names) for order in orders)  # each once per round
+    # no contender always follows the same one (a rotation would keep "a" after "c")
+    after_c = {order[order.index("c") + 1] for order in orders if order[-1] != "c"}
+    assert after_c == {"a", "b"}
+    assert len(timings.per_round["a"]) == 12
     assert timings.ratio("a", "b") > 0
 
 
