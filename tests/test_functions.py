@@ -90,6 +90,27 @@ def test_logsumexp_of_huge_values_is_finite_and_silent():
     assert logsumexp(np.array([1.0, 2.0], dtype=np.float32)).dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 10), (40, 10), (39, 10), (128, 32), (200, 33), (7, 3)])
+def test_softmax_of_a_batch_of_short_rows_is_the_formula_written_out(rng, shape, dtype):
+    """Short rows take the maximum down the columns: the same numbers, NaN and ±inf rows too."""
+    x = (rng.standard_normal(shape) * 30).astype(dtype)
+    x[1, 2] = np.nan
+    x[2, :] = -np.inf
+    x[3, 0] = np.inf
+    x[4, :] = 1e4
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = x.max(axis=1, keepdims=True)
+        e = np.exp(x - m)
+        expected = e / e.sum(axis=1, keepdims=True)
+        got = softmax(x, axis=1)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=2e-6 if dtype == np.float32 else 1e-14)
+    assert np.isnan(got[1:4]).all(axis=1).tolist() == [True, True, True]
+    np.testing.assert_allclose(got[4], np.full(shape[1], 1 / shape[1]), rtol=1e-6)
+
+
 def test_log_softmax_is_log_of_softmax(rng):
     x = rng.standard_normal((3, 5))
     np.testing.assert_allclose(log_softmax(x), np.log(softmax(x)), rtol=1e-13)

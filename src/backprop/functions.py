@@ -94,9 +94,22 @@ def logsumexp_terms(x: np.ndarray, axis: int = -1):
     """
     # (The ufunc methods: np.max and np.sum add a Python layer that costs more than the
     # arithmetic on a (100, 10) batch.)
-    z = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    z = x - _row_max(x, axis)
     e = np.exp(z)
     return z, e, np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """``np.max(x, axis, keepdims=True)``; for a batch of short rows, taken down the columns.
+
+    NumPy reduces short contiguous rows one row at a time: the maximum of each row of a
+    (100, 10) batch takes 4-6 µs, the same maximum over a transposed copy about 1.5 µs (it runs
+    down 100 columns at once). Both give the same values, NaN included.
+    """
+    if x.ndim == 2 and axis in (1, -1) and x.shape[1] <= 32 and x.shape[0] >= 4 * x.shape[1]:
+        columns = np.ascontiguousarray(x.T)
+        return np.maximum.reduce(columns, axis=0).reshape(x.shape[0], 1)
+    return np.maximum.reduce(x, axis=axis, keepdims=True)
 
 
 def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
