@@ -105,6 +105,23 @@ def test_interleave_times_blocks_after_an_untimed_step_in_a_new_order_each_round
     assert timings.ratio("a", "b") > 0
 
 
+def test_interleave_asks_a_remote_contender_for_the_untimed_step_too():
+    class Remote:
+        remote = True
+
+        def __init__(self):
+            self.asked = []
+
+        def block(self, steps, *, lead=0):
+            self.asked.append((steps, lead))
+            return 1.0
+
+    remote = Remote()
+    timings = interleave({"r": remote, "a": lambda: None}, rounds=3, block=4, warmup=1, settle=0)
+    assert remote.asked == [(4, 0)] + [(4, 1)] * 3  # the warm-up block, then one per round
+    assert timings.per_round["r"] == [1.0, 1.0, 1.0]
+
+
 def test_reference_gradient_matches_the_library(rng):
     """The book-style reference computes the same gradients as TwoLayerNet."""
     from backprop.networks import TwoLayerNet
