@@ -322,9 +322,17 @@ def test_the_derivative_of_a_root_at_zero_is_refused():
 
 
 def test_scores_without_classes_and_shapes_that_are_not_integers():
-    for function in (functions.softmax, functions.log_softmax):
-        with pytest.raises(ValueError, match=rf"^{function.__name__}: x has no classes"):
+    for function in (functions.softmax, functions.log_softmax, functions.logsumexp):
+        name = function.__name__
+        with pytest.raises(ValueError, match=rf"^{name}: x has no classes along its last axis"):
             function(np.zeros((2, 0)))
+        with pytest.raises(ValueError, match=rf"^{name}: x has no classes along axis 0"):
+            function(np.zeros((0, 5)), axis=0)
+        with pytest.raises(ValueError, match=rf"^{name}: x has no values \(x.shape=\(0, 5\)\)"):
+            function(np.zeros((0, 5)), axis=None)
+        with pytest.raises(ValueError, match=rf"^{name}: x has no classes along axis 0"):
+            function(np.zeros((0, 5)), axis=(0, 1))
+        assert function(np.zeros((0, 5))).shape[0] == 0  # an empty batch of 5 classes is fine
     with pytest.raises(ValueError, match=r"^Reshape: cannot reshape an array of shape \(3,\)"):
         layers.Reshape((1.5,)).forward(np.ones(3))
 

@@ -101,12 +101,18 @@ def check_axis(where: str, axis, ndim: int, *, permutation: bool = False):
     return normal
 
 
-def check_classes(where: str, x) -> None:
-    """Refuse scores with no class to choose from (last axis of length 0): their softmax is
-    undefined. O(1)."""
+def check_classes(where: str, x, axis=-1) -> None:
+    """Refuse scores with no class to choose from along ``axis`` (an axis of length 0, or no
+    values at all for ``axis=None``): their softmax and log-sum-exp are undefined. ``axis`` is
+    checked as ``check_axis`` does. O(1)."""
     shape = np.shape(x)
-    if shape and shape[-1] == 0:
-        raise ValueError(f"{where}: x has no classes along its last axis (x.shape={shape})")
+    axes = check_axis(where, axis, len(shape))
+    if axes is None and math.prod(shape) == 0:
+        raise ValueError(f"{where}: x has no values (x.shape={shape})")
+    for a in axes or ():
+        if shape[a] == 0:
+            along = "its last axis" if a == len(shape) - 1 else f"axis {a}"
+            raise ValueError(f"{where}: x has no classes along {along} (x.shape={shape})")
 
 
 def check_real(
