@@ -333,6 +333,8 @@ def test_scores_without_classes_and_shapes_that_are_not_integers():
         with pytest.raises(ValueError, match=rf"^{name}: x has no classes along axis 0"):
             function(np.zeros((0, 5)), axis=(0, 1))
         assert function(np.zeros((0, 5))).shape[0] == 0  # an empty batch of 5 classes is fine
+        x = np.arange(6.0).reshape(2, 3)
+        np.testing.assert_array_equal(function(x, axis=[1]), function(x, axis=1))  # a list
     with pytest.raises(ValueError, match=r"^Reshape: cannot reshape an array of shape \(3,\)"):
         layers.Reshape((1.5,)).forward(np.ones(3))
 

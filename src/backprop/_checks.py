@@ -101,10 +101,11 @@ def check_axis(where: str, axis, ndim: int, *, permutation: bool = False):
     return normal
 
 
-def check_classes(where: str, x, axis=-1) -> None:
+def check_classes(where: str, x, axis=-1):
     """Refuse scores with no class to choose from along ``axis`` (an axis of length 0, or no
     values at all for ``axis=None``): their softmax and log-sum-exp are undefined. ``axis`` is
-    checked as ``check_axis`` does. O(1)."""
+    checked as ``check_axis`` does, and returned as NumPy takes it (an int stays an int, a
+    list of axes becomes a tuple). O(1)."""
     shape = np.shape(x)
     axes = check_axis(where, axis, len(shape))
     if axes is None and math.prod(shape) == 0:
@@ -113,6 +114,7 @@ def check_classes(where: str, x, axis=-1) -> None:
         if shape[a] == 0:
             along = "its last axis" if a == len(shape) - 1 else f"axis {a}"
             raise ValueError(f"{where}: x has no classes along {along} (x.shape={shape})")
+    return axis if axes is None or isinstance(axis, (numbers.Integral, np.integer)) else axes
 
 
 def check_real(

@@ -114,7 +114,7 @@ def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
 def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log Σ exp(x) over ``axis`` (the last by default), finite for any finite input."""
     x = _as_float(x)
-    check_classes("logsumexp", x, axis)
+    axis = check_classes("logsumexp", x, axis)
     with np.errstate(under="ignore"):
         _, _, s = logsumexp_terms(x, axis)
     out = np.max(x, axis=axis, keepdims=True) + np.log(s)
@@ -127,7 +127,7 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     The maximum is subtracted first (``logsumexp_terms``), so logits of ±1e4 give finite
     probabilities.
     """
-    check_classes("softmax", x, axis)
+    axis = check_classes("softmax", x, axis)
     with np.errstate(under="ignore"):
         _, e, s = logsumexp_terms(_as_float(x), axis)
     e /= s  # e is a fresh array
@@ -136,7 +136,7 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 
 def log_softmax(x, axis: int = -1) -> np.ndarray:
     """log(softmax(x)) over ``axis`` via log-sum-exp: finite for any finite input."""
-    check_classes("log_softmax", x, axis)
+    axis = check_classes("log_softmax", x, axis)
     with np.errstate(under="ignore"):
         z, _, s = logsumexp_terms(_as_float(x), axis)
     z -= np.log(s)  # z is a fresh array
